@@ -1,0 +1,50 @@
+#include <array>
+#include <iostream>
+#include <span>
+#include <string_view>
+
+#include "controller/cli/commands.hpp"
+
+namespace cli = podsession::controller::cli;
+
+namespace {
+
+constexpr std::array commands{
+    cli::command{"version", "print the version", cli::run_version},
+};
+
+void print_usage(std::ostream& out) {
+    out << "usage: podsession <command> [options]\n\ncommands:\n";
+    for (const auto& command : commands) {
+        out << "  " << command.name;
+        for (std::size_t pad = command.name.size(); pad < 18; ++pad) {
+            out << ' ';
+        }
+        out << command.synopsis << '\n';
+    }
+    out << "\nRun `podsession <command> --help` for the options of a command.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::span<char* const> args{argv, static_cast<std::size_t>(argc)};
+    if (args.size() < 2) {
+        print_usage(std::cerr);
+        return cli::exit_usage;
+    }
+
+    const std::string_view name = args[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        print_usage(std::cout);
+        return cli::exit_ok;
+    }
+    for (const auto& command : commands) {
+        if (command.name == name) {
+            return command.run(args.subspan(2));
+        }
+    }
+    std::cerr << "podsession: unknown command \"" << name << "\"\n\n";
+    print_usage(std::cerr);
+    return cli::exit_usage;
+}
