@@ -72,7 +72,7 @@ struct file_document {
 
 // Splits `text` at `---` lines and decodes every document, so that one malformed
 // document does not hide the errors or the sessions of the others.
-[[nodiscard]] std::vector<file_document> decode_pod_session_file(std::string_view text,
-                                                                 const decode_options& options = {});
+[[nodiscard]] std::vector<file_document> decode_pod_session_file(
+    std::string_view text, const decode_options& options = {});
 
 }  // namespace podsession::crd

@@ -67,9 +67,13 @@ constexpr std::array<std::string_view, 36> ids{
 
 }  // namespace
 
-std::span<const gpu_alias> gpu_aliases() { return aliases; }
+std::span<const gpu_alias> gpu_aliases() {
+    return aliases;
+}
 
-std::span<const std::string_view> known_gpu_ids() { return ids; }
+std::span<const std::string_view> known_gpu_ids() {
+    return ids;
+}
 
 std::optional<std::string> resolve_gpu_type(std::string_view text) {
     const auto alias = std::ranges::find(aliases, text, &gpu_alias::alias);

@@ -27,7 +27,8 @@ constexpr std::array reason_names{
 };
 
 template <class Enum, std::size_t N>
-std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value) {
+std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                         Enum value) {
     for (const auto& [candidate, name] : table) {
         if (candidate == value) {
             return name;
@@ -81,9 +82,13 @@ std::string_view to_string(auth_mode value) {
     return "";
 }
 
-std::string_view to_string(session_phase value) { return name_of(phase_names, value); }
+std::string_view to_string(session_phase value) {
+    return name_of(phase_names, value);
+}
 
-std::string_view to_string(session_reason value) { return name_of(reason_names, value); }
+std::string_view to_string(session_reason value) {
+    return name_of(reason_names, value);
+}
 
 std::optional<session_phase> parse_session_phase(std::string_view text) {
     return value_of(phase_names, text);

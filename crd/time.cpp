@@ -102,7 +102,8 @@ std::optional<timestamp> parse_rfc3339(std::string_view text) {
         return std::nullopt;
     }
 
-    const year_month_day date{std::chrono::year{*year}, std::chrono::month{static_cast<unsigned>(*month)},
+    const year_month_day date{std::chrono::year{*year},
+                              std::chrono::month{static_cast<unsigned>(*month)},
                               std::chrono::day{static_cast<unsigned>(*day)}};
     // RFC 3339 allows a leap second (60); it is read as the last second of the minute.
     if (!date.ok() || *hour > 23 || *minute > 59 || *second > 60) {
@@ -119,9 +120,10 @@ std::string format_rfc3339(timestamp time) {
     const auto day_start = floor<days>(time);
     const year_month_day date{day_start};
     const hh_mm_ss clock{floor<seconds>(time - day_start)};
-    char buffer[32];
+    char buffer[64];
     std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ", int{date.year()},
-                  unsigned{date.month()}, unsigned{date.day()}, static_cast<long>(clock.hours().count()),
+                  unsigned{date.month()}, unsigned{date.day()},
+                  static_cast<long>(clock.hours().count()),
                   static_cast<long>(clock.minutes().count()),
                   static_cast<long long>(clock.seconds().count()));
     return buffer;

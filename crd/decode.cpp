@@ -1,0 +1,696 @@
+#include "crd/decode.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <initializer_list>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+#include <boost/json/serialize.hpp>
+
+#include "crd/gpu_types.hpp"
+#include "crd/status_codec.hpp"
+#include "crd/validate.hpp"
+#include "crd/yaml_json.hpp"
+
+namespace podsession::crd {
+namespace {
+
+constexpr std::size_t max_shown_value = 64;
+
+std::string join(std::initializer_list<std::string_view> words) {
+    std::string joined;
+    for (const auto word : words) {
+        if (!joined.empty()) {
+            joined += ", ";
+        }
+        joined += word;
+    }
+    return joined;
+}
+
+std::string gpu_type_hint() {
+    std::string hint = "use an alias (";
+    bool first = true;
+    for (const auto& alias : gpu_aliases()) {
+        if (!first) {
+            hint += ", ";
+        }
+        hint += alias.alias;
+        first = false;
+    }
+    hint += ") or an exact RunPod GPU id such as \"NVIDIA H100 80GB HBM3\"";
+    return hint;
+}
+
+// Walks one document, collecting every violated rule with its path and line.
+class document_decoder {
+  public:
+    document_decoder(const decode_options& options, int first_line,
+                     std::vector<field_error>& errors)
+        : options_{options}, first_line_{first_line}, errors_{errors} {}
+
+    void add_error(const YAML::Node& node, std::string path, std::string value, std::string rule) {
+        errors_.push_back({std::move(path), std::move(value), std::move(rule), line_of(node)});
+    }
+
+    int line_of(const YAML::Node& node) const {
+        if (first_line_ == 0) {
+            return 0;
+        }
+        const auto mark = node.Mark();
+        return mark.is_null() ? first_line_ : first_line_ + mark.line;
+    }
+
+    // How a value is shown in a message: strings quoted, numbers bare, and long
+    // values cut.
+    static std::string describe(const YAML::Node& node) {
+        switch (node.Type()) {
+            case YAML::NodeType::Map:
+                return "a mapping";
+            case YAML::NodeType::Sequence:
+                return "a list";
+            case YAML::NodeType::Null:
+            case YAML::NodeType::Undefined:
+                return "null";
+            case YAML::NodeType::Scalar:
+                break;
+        }
+        std::string text = node.Scalar();
+        if (text.size() > max_shown_value) {
+            text.resize(max_shown_value);
+            text += "...";
+        }
+        return node.Tag() == detail::quoted_tag ? '"' + text + '"' : text;
+    }
+
+    static bool is_absent(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+
+    bool expect_map(const YAML::Node& node, const std::string& path) {
+        if (node.IsMap()) {
+            return true;
+        }
+        add_error(node, path, describe(node), "must be a mapping");
+        return false;
+    }
+
+    bool expect_sequence(const YAML::Node& node, const std::string& path) {
+        if (node.IsSequence()) {
+            return true;
+        }
+        add_error(node, path, describe(node), "must be a list");
+        return false;
+    }
+
+    // Reports every key of `node` that is not in `known`.
+    void check_fields(const YAML::Node& node, const std::string& path,
+                      std::initializer_list<std::string_view> known) {
+        if (options_.unknown == unknown_fields::ignore) {
+            return;
+        }
+        for (const auto& entry : node) {
+            const std::string& key = entry.first.Scalar();
+            if (std::ranges::find(known, key) == known.end()) {
+                add_error(entry.first, join_path(path, key), "",
+                          "is not a known field; expected one of " + join(known));
+            }
+        }
+    }
+
+    std::optional<std::string> read_string(const YAML::Node& node, const std::string& path,
+                                           std::size_t max_length) {
+        if (is_absent(node)) {
+            return std::nullopt;
+        }
+        if (!node.IsScalar()) {
+            add_error(node, path, describe(node), "must be a string");
+            return std::nullopt;
+        }
+        if (node.Scalar().size() > max_length) {
+            add_error(node, path, describe(node),
+                      "is longer than " + std::to_string(max_length) + " characters");
+            return std::nullopt;
+        }
+        return node.Scalar();
+    }
+
+    std::optional<std::int64_t> read_integer(const YAML::Node& node, const std::string& path,
+                                             std::int64_t min, std::int64_t max) {
+        if (is_absent(node)) {
+            return std::nullopt;
+        }
+        std::int64_t value = 0;
+        const std::string& text = node.IsScalar() ? node.Scalar() : std::string{};
+        const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (!node.IsScalar() || node.Tag() == detail::quoted_tag || ec != std::errc{} ||
+            ptr != text.data() + text.size() || text.empty()) {
+            add_error(node, path, describe(node), "must be an integer");
+            return std::nullopt;
+        }
+        if (value < min || value > max) {
+            add_error(node, path, describe(node),
+                      "is out of range " + std::to_string(min) + ".." + std::to_string(max));
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    template <class Enum>
+    std::optional<Enum> read_enum(const YAML::Node& node, const std::string& path,
+                                  std::initializer_list<std::pair<std::string_view, Enum>> values) {
+        const auto text = read_string(node, path, max_shown_value);
+        if (!text) {
+            return std::nullopt;
+        }
+        for (const auto& [name, value] : values) {
+            if (name == *text) {
+                return value;
+            }
+        }
+        std::string names;
+        for (const auto& [name, value] : values) {
+            names += names.empty() ? "" : ", ";
+            names += name;
+        }
+        add_error(node, path, describe(node), "must be one of " + names);
+        return std::nullopt;
+    }
+
+    std::map<std::string, std::string> read_string_map(const YAML::Node& node,
+                                                       const std::string& path) {
+        std::map<std::string, std::string> result;
+        if (is_absent(node) || !expect_map(node, path)) {
+            return result;
+        }
+        for (const auto& entry : node) {
+            const std::string& key = entry.first.Scalar();
+            if (const auto value = read_string(entry.second, join_path(path, key), 262144)) {
+                result[key] = *value;
+            } else if (is_absent(entry.second)) {
+                result[key] = "";
+            }
+        }
+        return result;
+    }
+
+    static std::string join_path(const std::string& path, std::string_view key) {
+        std::string joined = path;
+        if (!joined.empty()) {
+            joined += '.';
+        }
+        joined += key;
+        return joined;
+    }
+
+    static std::string index_path(const std::string& path, std::size_t index) {
+        return path + '[' + std::to_string(index) + ']';
+    }
+
+    void decode_metadata(const YAML::Node& node, object_meta& metadata) {
+        const std::string path = "metadata";
+        if (is_absent(node)) {
+            add_error(node, path, "", "is required");
+            return;
+        }
+        if (!expect_map(node, path)) {
+            return;
+        }
+        check_fields(node, path, {"name", "namespace", "uid", "labels", "annotations"});
+
+        const auto name = read_string(node["name"], "metadata.name", 253);
+        if (!name) {
+            if (is_absent(node["name"])) {
+                add_error(node, "metadata.name", "", "is required");
+            }
+        } else if (!is_dns1123_subdomain(*name)) {
+            add_error(node["name"], "metadata.name", describe(node["name"]),
+                      "must be lowercase letters, digits, '-' and '.', starting and ending with a "
+                      "letter or digit");
+        } else {
+            metadata.name = *name;
+        }
+
+        if (const auto ns = read_string(node["namespace"], "metadata.namespace", 63)) {
+            if (is_dns1123_label(*ns)) {
+                metadata.namespace_name = *ns;
+            } else {
+                add_error(
+                    node["namespace"], "metadata.namespace", describe(node["namespace"]),
+                    "must be 1..63 lowercase letters, digits and '-', starting and ending with "
+                    "a letter or digit");
+            }
+        }
+
+        if (const auto uid = read_string(node["uid"], "metadata.uid", 128)) {
+            if (is_session_uid(*uid)) {
+                metadata.uid = *uid;
+            } else {
+                add_error(node["uid"], "metadata.uid", describe(node["uid"]),
+                          "must be a lowercase UUID such as 3f1c9e2a-5b7d-4e8f-9a0b-1c2d3e4f5a6b");
+            }
+        }
+
+        metadata.labels = read_string_map(node["labels"], "metadata.labels");
+        metadata.annotations = read_string_map(node["annotations"], "metadata.annotations");
+    }
+
+    // Reads what the API server sets. Only objects from the API server carry
+    // these, and they are never rejected.
+    static void decode_server_metadata(const boost::json::object& metadata, object_meta& result) {
+        const auto string_at = [&](std::string_view key) -> std::string {
+            const auto* value = metadata.if_contains(key);
+            return value && value->is_string() ? std::string{value->get_string()} : std::string{};
+        };
+        result.resource_version = string_at("resourceVersion");
+        if (const auto* generation = metadata.if_contains("generation");
+            generation && generation->is_int64()) {
+            result.generation = generation->get_int64();
+        }
+        result.creation_timestamp = parse_rfc3339(string_at("creationTimestamp"));
+        result.deletion_timestamp = parse_rfc3339(string_at("deletionTimestamp"));
+        if (const auto* finalizers = metadata.if_contains("finalizers");
+            finalizers && finalizers->is_array()) {
+            for (const auto& finalizer : finalizers->get_array()) {
+                if (finalizer.is_string()) {
+                    result.finalizers.emplace_back(finalizer.get_string());
+                }
+            }
+        }
+        // The server's UID is always accepted as is: it names the object, and
+        // rejecting it would leave the object unmanageable.
+        result.uid = string_at("uid");
+    }
+
+    void decode_gpu(const YAML::Node& node, gpu_spec& gpu) {
+        const std::string path = "spec.gpu";
+        if (is_absent(node)) {
+            add_error(node, path, "", "is required; list the GPU types to try, e.g. types: [h100]");
+            return;
+        }
+        if (!expect_map(node, path)) {
+            return;
+        }
+        check_fields(node, path, {"types", "count"});
+
+        const YAML::Node types = node["types"];
+        if (is_absent(types)) {
+            add_error(node, "spec.gpu.types", "", "is required; list at least one GPU type");
+        } else if (expect_sequence(types, "spec.gpu.types")) {
+            if (types.size() == 0 || types.size() > 16) {
+                add_error(types, "spec.gpu.types", describe(types), "must hold 1..16 GPU types");
+            }
+            std::set<std::string> seen;
+            for (std::size_t i = 0; i < types.size(); ++i) {
+                const auto item_path = index_path("spec.gpu.types", i);
+                const auto text = read_string(types[i], item_path, max_shown_value);
+                if (!text) {
+                    continue;
+                }
+                const auto resolved = resolve_gpu_type(*text);
+                if (!resolved) {
+                    add_error(types[i], item_path, describe(types[i]),
+                              "is not a known GPU type; " + gpu_type_hint());
+                } else if (!seen.insert(*resolved).second) {
+                    add_error(types[i], item_path, describe(types[i]),
+                              "names the GPU type " + *resolved + " a second time");
+                } else {
+                    gpu.types.push_back(*resolved);
+                }
+            }
+        }
+
+        if (const auto count = read_integer(node["count"], "spec.gpu.count", 1, 8)) {
+            gpu.count = static_cast<int>(*count);
+        }
+    }
+
+    void decode_ports(const YAML::Node& node, std::vector<port_spec>& ports) {
+        const std::string path = "spec.ports";
+        if (is_absent(node) || !expect_sequence(node, path)) {
+            return;
+        }
+        if (node.size() > 16) {
+            add_error(node, path, describe(node), "must hold at most 16 ports");
+        }
+        std::set<std::int64_t> seen;
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            const auto item_path = index_path(path, i);
+            const YAML::Node item = node[i];
+            if (!expect_map(item, item_path)) {
+                continue;
+            }
+            check_fields(item, item_path, {"port", "protocol"});
+            port_spec port;
+            const auto number = read_integer(item["port"], item_path + ".port", 1, 65535);
+            if (is_absent(item["port"])) {
+                add_error(item, item_path + ".port", "", "is required");
+            }
+            if (const auto protocol = read_enum<port_protocol>(
+                    item["protocol"], item_path + ".protocol",
+                    {{"http", port_protocol::http}, {"tcp", port_protocol::tcp}})) {
+                port.protocol = *protocol;
+            }
+            if (!number) {
+                continue;
+            }
+            if (!seen.insert(*number).second) {
+                add_error(item["port"], item_path + ".port", describe(item["port"]),
+                          "is listed twice; each port may appear once");
+                continue;
+            }
+            port.port = static_cast<std::uint16_t>(*number);
+            ports.push_back(port);
+        }
+    }
+
+    void decode_env(const YAML::Node& node, std::vector<env_var>& env) {
+        const std::string path = "spec.env";
+        if (is_absent(node) || !expect_sequence(node, path)) {
+            return;
+        }
+        if (node.size() > 64) {
+            add_error(node, path, describe(node), "must hold at most 64 variables");
+        }
+        std::set<std::string> seen;
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            const auto item_path = index_path(path, i);
+            const YAML::Node item = node[i];
+            if (!expect_map(item, item_path)) {
+                continue;
+            }
+            check_fields(item, item_path, {"name", "value"});
+            const auto name = read_string(item["name"], item_path + ".name", 128);
+            // The value is never shown in a message: env values may be secrets.
+            std::optional<std::string> value;
+            if (!is_absent(item["value"])) {
+                if (!item["value"].IsScalar()) {
+                    add_error(item["value"], item_path + ".value", "", "must be a string");
+                } else if (item["value"].Scalar().size() > 32768) {
+                    add_error(item["value"], item_path + ".value", "",
+                              "is longer than 32768 characters");
+                } else {
+                    value = item["value"].Scalar();
+                }
+            }
+            if (!name) {
+                if (is_absent(item["name"])) {
+                    add_error(item, item_path + ".name", "", "is required");
+                }
+                continue;
+            }
+            if (!is_env_var_name(*name)) {
+                add_error(item["name"], item_path + ".name", describe(item["name"]),
+                          "must start with a letter or '_' and hold only letters, digits and '_'");
+            } else if (is_reserved_env_name(*name)) {
+                add_error(item["name"], item_path + ".name", describe(item["name"]),
+                          "is reserved: names starting with ATLAS_ or PODSESSION_ are set by the "
+                          "controller; rename the variable");
+            } else if (!seen.insert(*name).second) {
+                add_error(item["name"], item_path + ".name", describe(item["name"]),
+                          "is listed twice; each variable may appear once");
+            } else {
+                env.push_back({*name, value.value_or("")});
+            }
+        }
+    }
+
+    void decode_spec(const YAML::Node& node, pod_session_spec& spec) {
+        const std::string path = "spec";
+        if (is_absent(node)) {
+            add_error(node, path, "", "is required");
+            return;
+        }
+        if (!expect_map(node, path)) {
+            return;
+        }
+        check_fields(node, path,
+                     {"userId", "image", "gpu", "cloud", "dataCenterIds", "ports", "env", "auth",
+                      "idleTTLSeconds", "readyTimeoutSeconds", "maxLifetimeSeconds",
+                      "containerDiskGb", "volumeGb", "minCudaVersion"});
+
+        spec.user_id = read_string(node["userId"], "spec.userId", 256).value_or("");
+
+        if (const auto image = read_string(node["image"], "spec.image", 512)) {
+            if (image->empty() || std::ranges::any_of(*image, [](char c) {
+                    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+                })) {
+                add_error(node["image"], "spec.image", describe(node["image"]),
+                          "must be a container image reference without spaces");
+            } else {
+                spec.image = *image;
+            }
+        } else if (is_absent(node["image"])) {
+            add_error(node, "spec.image", "", "is required; name the container image to run");
+        }
+
+        decode_gpu(node["gpu"], spec.gpu);
+
+        if (const auto cloud = read_enum<cloud_type>(
+                node["cloud"], "spec.cloud",
+                {{"SECURE", cloud_type::secure}, {"COMMUNITY", cloud_type::community}})) {
+            spec.cloud = *cloud;
+        }
+
+        const YAML::Node centers = node["dataCenterIds"];
+        if (!is_absent(centers) && expect_sequence(centers, "spec.dataCenterIds")) {
+            for (std::size_t i = 0; i < centers.size(); ++i) {
+                const auto item_path = index_path("spec.dataCenterIds", i);
+                if (const auto id = read_string(centers[i], item_path, 32)) {
+                    if (is_data_center_id(*id)) {
+                        spec.data_center_ids.push_back(*id);
+                    } else {
+                        add_error(centers[i], item_path, describe(centers[i]),
+                                  "must be a RunPod data centre id such as US-TX-3");
+                    }
+                }
+            }
+        }
+
+        decode_ports(node["ports"], spec.ports);
+        decode_env(node["env"], spec.env);
+
+        if (const auto auth = read_enum<auth_mode>(node["auth"], "spec.auth",
+                                                   {{"bearer", auth_mode::bearer},
+                                                    {"signedUrl", auth_mode::signed_url},
+                                                    {"none", auth_mode::none}})) {
+            spec.auth = *auth;
+        }
+
+        if (const auto ttl =
+                read_integer(node["idleTTLSeconds"], "spec.idleTTLSeconds", 1, 2592000)) {
+            spec.idle_ttl = std::chrono::seconds{*ttl};
+        }
+        if (const auto timeout =
+                read_integer(node["readyTimeoutSeconds"], "spec.readyTimeoutSeconds", 1, 86400)) {
+            spec.ready_timeout = std::chrono::seconds{*timeout};
+        }
+        if (const auto lifetime =
+                read_integer(node["maxLifetimeSeconds"], "spec.maxLifetimeSeconds", 1, 31536000)) {
+            spec.max_lifetime = std::chrono::seconds{*lifetime};
+        }
+        if (const auto disk =
+                read_integer(node["containerDiskGb"], "spec.containerDiskGb", 1, 4096)) {
+            spec.container_disk_gb = static_cast<int>(*disk);
+        }
+        if (const auto volume = read_integer(node["volumeGb"], "spec.volumeGb", 0, 65536)) {
+            if (*volume > 0 && *volume < 10) {
+                add_error(node["volumeGb"], "spec.volumeGb", describe(node["volumeGb"]),
+                          "is not allowed: RunPod volumes start at 10 GB; use 0 for no volume");
+            } else {
+                spec.volume_gb = static_cast<int>(*volume);
+            }
+        }
+        if (const auto cuda = read_string(node["minCudaVersion"], "spec.minCudaVersion", 16)) {
+            if (is_cuda_version(*cuda)) {
+                spec.min_cuda_version = *cuda;
+            } else {
+                add_error(node["minCudaVersion"], "spec.minCudaVersion",
+                          describe(node["minCudaVersion"]),
+                          "must be major.minor, such as \"12.4\"");
+            }
+        }
+    }
+
+    void decode(const YAML::Node& document, decode_result& result, pod_session& session) {
+        if (!document.IsMap()) {
+            add_error(document, "(document)", describe(document),
+                      "must be a mapping holding a PodSession");
+            return;
+        }
+        check_fields(document, "", {"apiVersion", "kind", "metadata", "spec", "status"});
+
+        const auto api = read_string(document["apiVersion"], "apiVersion", 128);
+        if (!api) {
+            if (is_absent(document["apiVersion"])) {
+                add_error(document, "apiVersion", "", "is required; use podsession.io/v1alpha1");
+            }
+        } else if (*api != api_version) {
+            add_error(document["apiVersion"], "apiVersion", describe(document["apiVersion"]),
+                      "is not supported; use podsession.io/v1alpha1");
+        }
+        const auto object_kind = read_string(document["kind"], "kind", 128);
+        if (!object_kind) {
+            if (is_absent(document["kind"])) {
+                add_error(document, "kind", "", "is required; use PodSession");
+            }
+        } else if (*object_kind != kind) {
+            add_error(document["kind"], "kind", describe(document["kind"]),
+                      "is not supported; this controller reads only PodSession objects");
+        }
+
+        decode_metadata(document["metadata"], result.metadata);
+        if (!options_.read_status && !is_absent(document["status"])) {
+            add_error(document["status"], "status", "",
+                      "is written by the controller; remove it from the file");
+        }
+        decode_spec(document["spec"], session.spec);
+    }
+
+  private:
+    const decode_options& options_;
+    int first_line_;
+    std::vector<field_error>& errors_;
+};
+
+decode_result decode_node(const YAML::Node& document, const decode_options& options,
+                          int first_line) {
+    decode_result result;
+    pod_session session;
+    document_decoder decoder{options, first_line, result.errors};
+    result.line = decoder.line_of(document);
+    decoder.decode(document, result, session);
+    if (result.errors.empty()) {
+        session.metadata = result.metadata;
+        result.session = std::move(session);
+    }
+    return result;
+}
+
+bool is_separator(std::string_view line) {
+    if (!line.starts_with("---")) {
+        return false;
+    }
+    const auto rest = line.substr(3);
+    return rest.empty() || rest.front() == ' ' || rest.front() == '\t' || rest.front() == '\r';
+}
+
+bool holds_content(std::string_view text) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto end = text.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        const auto line = text.substr(pos, end - pos);
+        const auto first = line.find_first_not_of(" \t\r");
+        if (first != std::string_view::npos && line[first] != '#' && line.substr(first) != "...") {
+            return true;
+        }
+        pos = end + 1;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string field_error::to_string() const {
+    std::string text = path;
+    text += ": ";
+    if (!value.empty()) {
+        text += value;
+        text += ' ';
+    }
+    text += rule;
+    return text;
+}
+
+decode_result decode_pod_session(const YAML::Node& document, const decode_options& options) {
+    return decode_node(document, options, 1);
+}
+
+decode_result decode_pod_session(const boost::json::value& object) {
+    const decode_options options{unknown_fields::ignore, true};
+    if (!object.is_object()) {
+        decode_result result;
+        result.errors.push_back(
+            {"(document)", "", "must be a JSON object holding a PodSession", 0});
+        return result;
+    }
+
+    // Status and server-set metadata are read from the JSON directly; only what
+    // users write goes through the validating decoder.
+    boost::json::object user_part = object.get_object();
+    user_part.erase("status");
+    auto result = decode_node(detail::to_yaml(user_part), options, 0);
+
+    if (const auto* metadata = object.get_object().if_contains("metadata");
+        metadata && metadata->is_object()) {
+        document_decoder::decode_server_metadata(metadata->get_object(), result.metadata);
+    }
+    if (result.session) {
+        result.session->metadata = result.metadata;
+        if (const auto* status = object.get_object().if_contains("status")) {
+            result.session->status = decode_status(*status);
+        }
+    }
+    return result;
+}
+
+std::vector<file_document> decode_pod_session_file(std::string_view text,
+                                                   const decode_options& options) {
+    std::vector<file_document> documents;
+
+    // Split at `---` lines first, so that a syntax error in one document leaves
+    // the others readable.
+    std::size_t pos = 0;
+    int line = 1;
+    int document_line = 1;
+    std::string current;
+    const auto flush = [&] {
+        file_document document;
+        if (!holds_content(current)) {
+            document.empty = true;
+            documents.push_back(std::move(document));
+            return;
+        }
+        try {
+            const YAML::Node node = YAML::Load(current);
+            document.result = decode_node(node, options, document_line);
+        } catch (const YAML::Exception& error) {
+            document.unparsable = true;
+            document.result.line = document_line;
+            document.result.errors.push_back(
+                {"(document)", "", "is not valid YAML: " + error.msg,
+                 document_line + (error.mark.is_null() ? 0 : error.mark.line)});
+        }
+        documents.push_back(std::move(document));
+    };
+
+    while (pos <= text.size()) {
+        auto end = text.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = text.size();
+        }
+        const auto current_line = text.substr(pos, end - pos);
+        if (is_separator(current_line)) {
+            if (!current.empty() || !documents.empty()) {
+                flush();
+            }
+            current.clear();
+            // The separator line is blanked rather than dropped so that the
+            // document's own line numbers stay right.
+            current += '\n';
+            document_line = line;
+        } else {
+            current.append(current_line).push_back('\n');
+        }
+        pos = end + 1;
+        ++line;
+    }
+    flush();
+
+    std::erase_if(documents, [](const file_document& document) { return document.empty; });
+    return documents;
+}
+
+}  // namespace podsession::crd
