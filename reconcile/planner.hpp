@@ -69,6 +69,8 @@ struct provider_state {
 struct session_memory {
     // No create before this time (backoff after a failed create).
     std::optional<timestamp> create_backoff_until;
+    // Failed creates in a row, for the backoff's growth.
+    int create_attempts = 0;
     // The last create failure that is worth retrying (capacity, transient,
     // rate limit), for the ProviderError condition. Empty when none.
     std::string create_failure_reason;

@@ -1,0 +1,551 @@
+#include "controller/directory_store.hpp"
+
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cstdio>
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/errc.hpp>
+
+#include "controller/files.hpp"
+#include "controller/log.hpp"
+#include "controller/session_files.hpp"
+#include "crd/status_codec.hpp"
+#include "crd/validate.hpp"
+
+namespace podsession::controller {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr std::string_view status_folder = ".status";
+// Editors write a file in several steps; changes are gathered this long before
+// the file is read.
+constexpr auto settle_delay = std::chrono::milliseconds{50};
+// A token is 32 random bytes in base64url without padding.
+constexpr std::size_t token_length = 43;
+
+bool is_token_text(std::string_view text) {
+    return text.size() == token_length && std::ranges::all_of(text, [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+           });
+}
+
+}  // namespace
+
+std::string make_random_uid() {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) {
+        throw std::runtime_error("OpenSSL RAND_bytes failed to produce a session UID");
+    }
+    bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);
+    bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);
+    char text[37];
+    std::snprintf(text, sizeof text,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0],
+                  bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
+                  bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
+    return text;
+}
+
+directory_store::directory_store(asio::any_io_executor executor, options config)
+    : executor_{executor}, config_{std::move(config)}, wake_{executor} {
+    if (!config_.make_uid) {
+        config_.make_uid = make_random_uid;
+    }
+}
+
+directory_store::~directory_store() {
+    if (inotify_fd_ >= 0) {
+        ::close(inotify_fd_);
+    }
+}
+
+fs::path directory_store::status_path(const crd::object_meta& metadata) const {
+    return config_.directory / status_folder / metadata.namespace_name / (metadata.name + ".yaml");
+}
+
+fs::path directory_store::token_path(const crd::object_meta& metadata) const {
+    return config_.directory / status_folder / metadata.namespace_name / (metadata.name + ".token");
+}
+
+asio::awaitable<void> directory_store::run(session_sink& sink) {
+    sink_ = &sink;
+    std::error_code error;
+    fs::create_directories(config_.directory / status_folder, error);
+    if (error) {
+        spdlog::error("cannot create status folder path={} error={}",
+                      log::quote((config_.directory / status_folder).string()),
+                      log::quote(error.message()));
+    }
+
+    // Watch before the first scan, so that no change falls between the two.
+    inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (inotify_fd_ < 0 ||
+        ::inotify_add_watch(inotify_fd_, config_.directory.c_str(),
+                            IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+                                IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+        spdlog::warn(
+            "inotify unavailable, relying on rescans dir={} error={} rescan_interval_ms={}",
+            log::quote(config_.directory.string()), log::quote(std::strerror(errno)),
+            config_.rescan_interval.count());
+    }
+
+    scan_all();
+    load_orphaned_status_files();
+    spdlog::info("sessions directory loaded dir={} files={} sessions={}",
+                 log::quote(config_.directory.string()), files_.size(), sessions_.size());
+    sink.mark_synced();
+
+    co_await (watch_inotify() && rescan_periodically());
+}
+
+void directory_store::stop() {
+    stopped_ = true;
+    wake_.cancel();
+    if (inotify_fd_ >= 0) {
+        ::close(inotify_fd_);
+        inotify_fd_ = -1;
+    }
+}
+
+asio::awaitable<void> directory_store::watch_inotify() {
+    if (inotify_fd_ < 0) {
+        co_return;
+    }
+    asio::posix::stream_descriptor stream{executor_, ::dup(inotify_fd_)};
+    alignas(inotify_event) char buffer[64 * 1024];
+    asio::steady_timer settle{executor_};
+    while (!stopped_) {
+        auto [error, size] = co_await stream.async_read_some(asio::buffer(buffer),
+                                                             asio::as_tuple(asio::use_awaitable));
+        if (error || stopped_) {
+            if (!stopped_) {
+                spdlog::warn("inotify read failed, relying on rescans error={}",
+                             log::quote(error.message()));
+            }
+            co_return;
+        }
+        bool rescan = false;
+        for (std::size_t offset = 0; offset < size;) {
+            const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
+            offset += sizeof(inotify_event) + event->len;
+            if (event->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF)) {
+                rescan = true;
+            } else if (event->len > 0) {
+                const fs::path name{event->name};
+                if (is_session_file_name(name)) {
+                    pending_changes_.insert(config_.directory / name);
+                }
+            }
+        }
+
+        settle.expires_after(settle_delay);
+        co_await settle.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stopped_) {
+            co_return;
+        }
+        if (rescan) {
+            pending_changes_.clear();
+            scan_all();
+            continue;
+        }
+        auto changed = std::move(pending_changes_);
+        pending_changes_.clear();
+        for (const auto& path : changed) {
+            std::error_code exists_error;
+            if (fs::is_regular_file(path, exists_error)) {
+                load_file(path);
+            } else {
+                drop_file(path);
+            }
+        }
+    }
+}
+
+asio::awaitable<void> directory_store::rescan_periodically() {
+    while (!stopped_) {
+        wake_.expires_after(config_.rescan_interval);
+        co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stopped_) {
+            co_return;
+        }
+        scan_all();
+    }
+}
+
+void directory_store::scan_all() {
+    std::set<fs::path> present;
+    std::error_code error;
+    for (fs::directory_iterator it{config_.directory, error}, end; !error && it != end;
+         it.increment(error)) {
+        std::error_code type_error;
+        if (is_session_file_name(it->path()) && it->is_regular_file(type_error)) {
+            present.insert(it->path());
+        }
+    }
+    if (error) {
+        // An unreadable directory is not an empty one: keep every session.
+        spdlog::error(
+            "cannot list sessions directory, keeping sessions as they are dir={} error={}",
+            log::quote(config_.directory.string()), log::quote(error.message()));
+        return;
+    }
+
+    for (const auto& path : present) {
+        load_file(path);
+    }
+    std::vector<fs::path> removed;
+    for (const auto& [path, record] : files_) {
+        if (!present.contains(path)) {
+            removed.push_back(path);
+        }
+    }
+    for (const auto& path : removed) {
+        drop_file(path);
+    }
+}
+
+void directory_store::load_file(const fs::path& path) {
+    struct ::stat info {};
+    if (::stat(path.c_str(), &info) != 0) {
+        drop_file(path);
+        return;
+    }
+    std::error_code time_error;
+    const file_stamp stamp{fs::last_write_time(path, time_error),
+                           static_cast<std::uintmax_t>(info.st_size),
+                           static_cast<std::uint64_t>(info.st_ino)};
+    const auto known = files_.find(path);
+    if (known != files_.end() && known->second.stamp == stamp) {
+        return;
+    }
+
+    const auto text = read_file(path);
+    if (!text) {
+        spdlog::error(
+            "cannot read session file, keeping its sessions as they were file={} error={}",
+            log::quote(path.string()), log::quote(text.error().message()));
+        return;
+    }
+    const auto decoded = decode_session_file(*text);
+
+    std::set<std::string> keys;
+    for (const auto& entry : decoded.entries) {
+        for (const auto& error : entry.result.errors) {
+            spdlog::warn("invalid PodSession error={}",
+                         log::quote(format_file_error(path, entry, error)));
+        }
+        if (entry.key.empty()) {
+            continue;
+        }
+        if (keys.contains(entry.key)) {
+            spdlog::error(
+                "PodSession declared twice in one file, ignoring the later one file={} line={} "
+                "session={}",
+                log::quote(path.string()), entry.line, entry.key);
+            continue;
+        }
+        keys.insert(entry.key);
+        // The first file to declare a session owns it while it declares it; a
+        // second declaration is reported and waits in case the first goes away.
+        const auto owner = sessions_.find(entry.key);
+        if (owner != sessions_.end() && owner->second.declared && owner->second.file != path) {
+            spdlog::error(
+                "PodSession already declared in another file, ignoring this one; rename one of "
+                "them file={} "
+                "line={} session={} declared_in={}",
+                log::quote(path.string()), entry.line, entry.key,
+                log::quote(owner->second.file.string()));
+            continue;
+        }
+
+        std::vector<std::string> errors;
+        for (const auto& error : entry.result.errors) {
+            errors.push_back(format_file_error(path, entry, error));
+        }
+        std::optional<crd::pod_session_spec> spec;
+        if (entry.result.session) {
+            spec = entry.result.session->spec;
+        }
+        declare(path, entry.result.metadata, std::move(spec), std::move(errors));
+    }
+
+    if (known != files_.end()) {
+        for (const auto& key : known->second.keys) {
+            if (keys.contains(key)) {
+                continue;
+            }
+            if (decoded.has_unparsable) {
+                // The session may sit in the broken document: keep it until the
+                // file reads again.
+                spdlog::warn(
+                    "session file has a document that is not YAML, keeping its earlier sessions "
+                    "file={} "
+                    "session={}",
+                    log::quote(path.string()), key);
+                keys.insert(key);
+                continue;
+            }
+            undeclare(key, path);
+        }
+    }
+    files_[path] = file_record{stamp, std::move(keys)};
+}
+
+void directory_store::drop_file(const fs::path& path) {
+    const auto found = files_.find(path);
+    if (found == files_.end()) {
+        return;
+    }
+    const auto keys = std::move(found->second.keys);
+    files_.erase(found);
+    spdlog::info("session file removed file={} sessions={}", log::quote(path.string()),
+                 keys.size());
+    for (const auto& key : keys) {
+        undeclare(key, path);
+    }
+}
+
+std::optional<crd::status_file> directory_store::read_status_file(
+    const crd::object_meta& metadata) const {
+    const auto path = status_path(metadata);
+    std::error_code error;
+    if (!fs::exists(path, error)) {
+        return std::nullopt;
+    }
+    const auto text = read_file(path);
+    if (!text) {
+        spdlog::error("cannot read status file path={} error={}", log::quote(path.string()),
+                      log::quote(text.error().message()));
+        return std::nullopt;
+    }
+    auto decoded = crd::decode_status_file(*text);
+    if (!decoded) {
+        spdlog::error("status file is not valid, ignoring it path={}", log::quote(path.string()));
+        return std::nullopt;
+    }
+    return std::move(*decoded);
+}
+
+void directory_store::declare(const fs::path& file, const crd::object_meta& metadata,
+                              std::optional<crd::pod_session_spec> spec,
+                              std::vector<std::string> errors) {
+    const auto key = crd::session_key(metadata);
+    auto [found, inserted] = sessions_.try_emplace(key);
+    auto& record = found->second;
+
+    if (!inserted && !record.declared) {
+        // Deleted and declared again: the old session must release its pod first.
+        if (!record.declared_again) {
+            spdlog::info(
+                "session declared again while its old pod terminates; it starts once that pod is "
+                "gone "
+                "session={} file={}",
+                key, log::quote(file.string()));
+        }
+        record.declared_again = true;
+        record.pending_redeclaration = {metadata, std::move(spec), std::move(errors), std::nullopt,
+                                        false};
+        record.file = file;
+        return;
+    }
+
+    if (inserted) {
+        record.metadata = metadata;
+        if (const auto stored = read_status_file(metadata)) {
+            if (metadata.uid.empty() || metadata.uid == stored->metadata.uid) {
+                record.metadata.uid = stored->metadata.uid;
+                record.status = stored->status;
+            } else {
+                spdlog::warn(
+                    "metadata.uid in the file differs from the status file; the file wins "
+                    "session={} "
+                    "file={}",
+                    key, log::quote(file.string()));
+            }
+        }
+    }
+
+    const std::string uid = !metadata.uid.empty() ? metadata.uid : record.metadata.uid;
+    record.metadata = metadata;
+    record.metadata.uid = uid.empty() ? config_.make_uid() : uid;
+    record.file = file;
+    record.declared = true;
+    if (spec) {
+        record.spec = std::move(spec);
+    }
+    record.errors = std::move(errors);
+    publish(key);
+}
+
+void directory_store::undeclare(const std::string& key, const fs::path& file) {
+    const auto found = sessions_.find(key);
+    if (found == sessions_.end() || found->second.file != file) {
+        return;
+    }
+    // Another file that declares the same session takes it over: re-read it now,
+    // as its owner, so the session carries on without a gap.
+    for (auto& [path, record] : files_) {
+        if (path != file && record.keys.contains(key)) {
+            spdlog::info("session now declared by another file session={} file={}", key,
+                         log::quote(path.string()));
+            found->second.file = path;
+            record.stamp = {};
+            const auto other = path;
+            load_file(other);
+            return;
+        }
+    }
+    found->second.declared = false;
+    spdlog::info("session deleted session={} file={}", key, log::quote(file.string()));
+    publish(key);
+}
+
+void directory_store::load_orphaned_status_files() {
+    const auto root = config_.directory / status_folder;
+    std::error_code error;
+    for (fs::recursive_directory_iterator it{root, error}, end; !error && it != end;
+         it.increment(error)) {
+        if (it->path().extension() != ".yaml" || it.depth() != 1) {
+            continue;
+        }
+        crd::object_meta metadata;
+        metadata.namespace_name = it->path().parent_path().filename().string();
+        metadata.name = it->path().stem().string();
+        if (sessions_.contains(crd::session_key(metadata))) {
+            continue;
+        }
+        const auto stored = read_status_file(metadata);
+        if (!stored) {
+            continue;
+        }
+        auto& record = sessions_[crd::session_key(metadata)];
+        record.metadata = metadata;
+        record.metadata.uid = stored->metadata.uid;
+        record.status = stored->status;
+        record.declared = false;
+        spdlog::info("status file without a session file; cleaning up its pod session={}",
+                     crd::session_key(metadata));
+        publish(crd::session_key(metadata));
+    }
+}
+
+void directory_store::publish(const std::string& key) {
+    const auto& record = sessions_.at(key);
+    if (sink_ == nullptr) {
+        return;
+    }
+    declared_session session;
+    session.metadata = record.metadata;
+    session.spec = record.spec;
+    session.errors = record.errors;
+    session.status = record.status;
+    session.deleting = !record.declared;
+    sink_->upsert(std::move(session));
+}
+
+asio::awaitable<boost::system::error_code> directory_store::write_status(
+    const crd::object_meta& metadata, const crd::pod_session_status& status) {
+    const auto path = status_path(metadata);
+    std::error_code mkdir_error;
+    fs::create_directories(path.parent_path(), mkdir_error);
+    const auto error = write_file_atomically(path, crd::encode_status_file(metadata, status), 0644);
+    if (!error) {
+        const auto found = sessions_.find(crd::session_key(metadata));
+        if (found != sessions_.end() && found->second.metadata.uid == metadata.uid) {
+            found->second.status = status;
+        }
+    }
+    co_return error;
+}
+
+asio::awaitable<boost::system::result<std::string>> directory_store::ensure_token(
+    const crd::object_meta& metadata) {
+    const auto path = token_path(metadata);
+    std::error_code exists_error;
+    if (fs::exists(path, exists_error)) {
+        auto text = read_file(path, 1024);
+        if (!text) {
+            co_return text.error();
+        }
+        if (!is_token_text(*text)) {
+            spdlog::error(
+                "token file is not a token; delete it to mint a new one (a running pod keeps the "
+                "old "
+                "token) path={}",
+                log::quote(path.string()));
+            co_return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+        }
+        co_return std::move(*text);
+    }
+
+    auto token = config_.make_token();
+    if (!token) {
+        co_return token.error();
+    }
+    std::error_code mkdir_error;
+    fs::create_directories(path.parent_path(), mkdir_error);
+    if (const auto error = write_file_atomically(path, *token, 0600)) {
+        co_return error;
+    }
+    co_return std::move(*token);
+}
+
+asio::awaitable<boost::system::error_code> directory_store::prepare_create(
+    const crd::object_meta& /*metadata*/) {
+    // The status file written before the create records the UID and the create
+    // request; nothing more is needed to keep track of the pod.
+    co_return boost::system::error_code{};
+}
+
+asio::awaitable<boost::system::error_code> directory_store::release(
+    const crd::object_meta& metadata) {
+    std::error_code error;
+    fs::remove(token_path(metadata), error);
+    if (error) {
+        co_return boost::system::error_code{error.value(), boost::system::system_category()};
+    }
+    fs::remove(status_path(metadata), error);
+    if (error) {
+        co_return boost::system::error_code{error.value(), boost::system::system_category()};
+    }
+
+    const auto key = crd::session_key(metadata);
+    const auto found = sessions_.find(key);
+    if (found == sessions_.end() || found->second.metadata.uid != metadata.uid) {
+        co_return boost::system::error_code{};
+    }
+    if (!found->second.declared_again) {
+        sessions_.erase(found);
+        co_return boost::system::error_code{};
+    }
+
+    // The session was declared again meanwhile: it starts over as a new session.
+    auto again = std::move(found->second.pending_redeclaration);
+    const auto file = found->second.file;
+    sessions_.erase(found);
+    declare(file, again.metadata, std::move(again.spec), std::move(again.errors));
+    co_return boost::system::error_code{};
+}
+
+void directory_store::record_event(const crd::object_meta& /*metadata*/,
+                                   const reconcile::note& /*item*/) {
+    // Directory mode has no Events; the executor logs every note.
+}
+
+void directory_store::describe_token(const crd::object_meta& metadata,
+                                     crd::pod_session_status& status) const {
+    status.token_file = token_path(metadata).string();
+}
+
+}  // namespace podsession::controller

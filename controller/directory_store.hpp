@@ -1,0 +1,110 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "controller/session_store.hpp"
+#include "crd/status_codec.hpp"
+
+namespace podsession::controller {
+
+// Directory mode: every `*.yaml`/`*.yml` file in a folder declares sessions.
+// Files are read at start, on inotify events and by a periodic rescan that
+// catches what inotify misses. Status goes to `DIR/.status/<namespace>/<name>.yaml`
+// and the token to `<name>.token` beside it (mode 0600), both written
+// atomically. A file that stops parsing keeps its sessions as they last were,
+// so a half-saved edit never ends a session; deleting the file deletes them.
+class directory_store final : public session_store {
+  public:
+    struct options {
+        std::filesystem::path directory;
+        std::chrono::milliseconds rescan_interval{std::chrono::seconds{10}};
+        // Mints the UID of a session seen for the first time.
+        std::function<std::string()> make_uid;
+        // Makes a session token. It is a secret.
+        std::function<boost::system::result<std::string>()> make_token;
+    };
+
+    directory_store(boost::asio::any_io_executor executor, options config);
+    ~directory_store() override;
+
+    boost::asio::awaitable<void> run(session_sink& sink) override;
+    void stop() override;
+
+    boost::asio::awaitable<boost::system::error_code> write_status(
+        const crd::object_meta& metadata, const crd::pod_session_status& status) override;
+    boost::asio::awaitable<boost::system::result<std::string>> ensure_token(
+        const crd::object_meta& metadata) override;
+    boost::asio::awaitable<boost::system::error_code> prepare_create(
+        const crd::object_meta& metadata) override;
+    boost::asio::awaitable<boost::system::error_code> release(
+        const crd::object_meta& metadata) override;
+    void record_event(const crd::object_meta& metadata, const reconcile::note& item) override;
+    void describe_token(const crd::object_meta& metadata,
+                        crd::pod_session_status& status) const override;
+
+    [[nodiscard]] std::filesystem::path status_path(const crd::object_meta& metadata) const;
+    [[nodiscard]] std::filesystem::path token_path(const crd::object_meta& metadata) const;
+
+  private:
+    struct file_stamp {
+        std::filesystem::file_time_type modified;
+        std::uintmax_t size = 0;
+        std::uint64_t inode = 0;
+        bool operator==(const file_stamp&) const = default;
+    };
+
+    struct file_record {
+        file_stamp stamp;
+        std::set<std::string> keys;
+    };
+
+    struct session_record {
+        crd::object_meta metadata;
+        std::filesystem::path file;
+        std::optional<crd::pod_session_spec> spec;
+        std::vector<std::string> errors;
+        std::optional<crd::pod_session_status> status;
+        bool declared = false;
+        // Deleted, and declared again before its pod was confirmed gone: it comes
+        // back as a new session, with a new UID, once the old one is released.
+        bool declared_again = false;
+        declared_session pending_redeclaration;
+    };
+
+    void scan_all();
+    void load_file(const std::filesystem::path& path);
+    void drop_file(const std::filesystem::path& path);
+    void load_orphaned_status_files();
+    void declare(const std::filesystem::path& file, const crd::object_meta& metadata,
+                 std::optional<crd::pod_session_spec> spec, std::vector<std::string> errors);
+    void undeclare(const std::string& key, const std::filesystem::path& file);
+    std::optional<crd::status_file> read_status_file(const crd::object_meta& metadata) const;
+    void publish(const std::string& key);
+
+    boost::asio::awaitable<void> watch_inotify();
+    boost::asio::awaitable<void> rescan_periodically();
+
+    boost::asio::any_io_executor executor_;
+    options config_;
+    session_sink* sink_ = nullptr;
+    std::map<std::filesystem::path, file_record> files_;
+    std::map<std::string, session_record, std::less<>> sessions_;
+    std::set<std::filesystem::path> pending_changes_;
+    boost::asio::steady_timer wake_;
+    bool stopped_ = false;
+    int inotify_fd_ = -1;
+};
+
+// A random version 4 UUID from OpenSSL's generator.
+[[nodiscard]] std::string make_random_uid();
+
+}  // namespace podsession::controller

@@ -1,0 +1,385 @@
+#include "controller/executor.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "controller/executor_record.hpp"
+#include "crd/status_codec.hpp"
+#include "reconcile/pod_name.hpp"
+
+namespace podsession::controller {
+namespace {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+// How long a confirmed-gone pod is remembered, so that a list lagging behind a
+// terminate does not bring it back.
+constexpr auto tombstone_lifetime = std::chrono::minutes{10};
+
+bool same_status(const crd::pod_session_status& a, const crd::pod_session_status& b) {
+    return crd::encode_status(a) == crd::encode_status(b);
+}
+
+}  // namespace
+
+executor::executor(asio::any_io_executor io, providers::provider& provider, session_store& store,
+                   controller::clock& clock, executor_options options, executor_observer* observer)
+    : io_{io},
+      provider_{provider},
+      store_{store},
+      clock_{clock},
+      options_{std::move(options)},
+      observer_{observer ? observer : &null_observer_},
+      queue_signal_{io},
+      resync_timer_{io},
+      workers_done_{io},
+      deadline_timer_{clock.make_timer(io)},
+      jitter_{options_.jitter_seed} {}
+
+executor::~executor() = default;
+
+void executor::upsert(declared_session declared) {
+    const auto key = crd::session_key(declared.metadata);
+    auto& slot = sessions_[key];
+    if (!slot || slot->session.metadata.uid != declared.metadata.uid) {
+        if (slot) {
+            // Same name, new UID: a different session. The old one's pod, if any,
+            // is an orphan now and goes after the grace period.
+            slot->removed = true;
+        }
+        slot = std::make_shared<record>();
+        slot->key = key;
+    }
+    auto& session = *slot;
+    session.session.metadata = std::move(declared.metadata);
+    if (declared.spec) {
+        session.session.spec = std::move(*declared.spec);
+        session.has_valid_spec = true;
+    }
+    if (declared.status && !session.status_loaded) {
+        session.session.status = std::move(*declared.status);
+        session.status_loaded = true;
+    }
+    session.errors = std::move(declared.errors);
+    session.deleting = declared.deleting;
+    session.pod_name = reconcile::make_pod_name(
+        options_.planner.controller_id, session.session.metadata.namespace_name,
+        session.session.metadata.name, session.session.metadata.uid);
+    enqueue(key);
+}
+
+void executor::forget(const std::string& key) {
+    const auto found = sessions_.find(key);
+    if (found != sessions_.end()) {
+        found->second->removed = true;
+        sessions_.erase(found);
+    }
+}
+
+void executor::mark_synced() {
+    store_synced_ = true;
+}
+
+void executor::request_resync() {
+    resync_timer_.cancel();
+}
+
+asio::awaitable<void> executor::run() {
+    spdlog::info("executor started controller_id={} workers={} resync_interval_ms={} dry_run={}",
+                 options_.planner.controller_id, options_.workers, options_.resync_interval.count(),
+                 options_.planner.dry_run);
+    for (std::size_t i = 0; i < options_.workers; ++i) {
+        ++workers_running_;
+        asio::co_spawn(io_, work(), [this](std::exception_ptr failure) {
+            if (failure) {
+                // A worker only throws on a bug; keep the process alive but say so.
+                try {
+                    std::rethrow_exception(failure);
+                } catch (const std::exception& error) {
+                    spdlog::critical("worker failed error={}", log::quote(error.what()));
+                }
+            }
+            if (--workers_running_ == 0) {
+                workers_done_.cancel();
+            }
+        });
+    }
+    co_await (resync_loop() && deadline_loop());
+
+    // Workers finish the action they are in; nothing outlives `run`.
+    while (workers_running_ > 0) {
+        workers_done_.expires_at(asio::steady_timer::time_point::max());
+        co_await workers_done_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    spdlog::info("executor stopped; pods are left running for the next start to adopt");
+}
+
+void executor::stop() {
+    stopped_ = true;
+    queue_signal_.cancel();
+    resync_timer_.cancel();
+    deadline_timer_->cancel();
+}
+
+void executor::enqueue(const std::string& key) {
+    const auto found = sessions_.find(key);
+    if (found == sessions_.end()) {
+        return;
+    }
+    auto& session = *found->second;
+    if (session.busy) {
+        session.dirty = true;
+        return;
+    }
+    if (!session.queued) {
+        session.queued = true;
+        queue_.push_back(key);
+        queue_signal_.cancel_one();
+    }
+}
+
+void executor::schedule(const std::string& key, crd::timestamp when) {
+    const auto found = sessions_.find(key);
+    if (found == sessions_.end()) {
+        return;
+    }
+    auto& session = *found->second;
+    if (session.wake_at) {
+        deadlines_.erase({*session.wake_at, key});
+    }
+    session.wake_at = when;
+    const bool earliest = deadlines_.empty() || when < deadlines_.begin()->first;
+    deadlines_.insert({when, key});
+    if (earliest) {
+        deadline_timer_->expires_at(when);
+    }
+}
+
+asio::awaitable<void> executor::deadline_loop() {
+    while (!stopped_) {
+        if (deadlines_.empty()) {
+            deadline_timer_->expires_at(clock_.now() + std::chrono::hours{1});
+        } else {
+            deadline_timer_->expires_at(deadlines_.begin()->first);
+        }
+        co_await deadline_timer_->wait();
+        const auto now = clock_.now();
+        while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+            const auto key = deadlines_.begin()->second;
+            deadlines_.erase(deadlines_.begin());
+            const auto found = sessions_.find(key);
+            if (found != sessions_.end()) {
+                found->second->wake_at.reset();
+                enqueue(key);
+            }
+        }
+    }
+}
+
+asio::awaitable<void> executor::work() {
+    while (!stopped_) {
+        if (queue_.empty()) {
+            queue_signal_.expires_at(asio::steady_timer::time_point::max());
+            co_await queue_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        const auto key = std::move(queue_.front());
+        queue_.pop_front();
+        const auto found = sessions_.find(key);
+        if (found == sessions_.end()) {
+            continue;
+        }
+        const record_ptr session = found->second;
+        session->queued = false;
+        session->busy = true;
+        co_await process(session);
+        session->busy = false;
+        if (session->dirty && !session->removed) {
+            session->dirty = false;
+            enqueue(key);
+        }
+    }
+}
+
+std::vector<crd::observed_pod> executor::pods_for(const record& session) const {
+    std::vector<crd::observed_pod> pods;
+    std::set<std::string> ids;
+    if (const auto named = pod_ids_by_name_.find(session.pod_name);
+        named != pod_ids_by_name_.end()) {
+        ids = named->second;
+    }
+    if (!session.session.status.pod_id.empty()) {
+        ids.insert(session.session.status.pod_id);
+    }
+    for (const auto& id : ids) {
+        if (const auto found = pods_.find(id); found != pods_.end()) {
+            pods.push_back(found->second);
+        }
+    }
+    return pods;
+}
+
+reconcile::fleet_usage executor::usage() const {
+    reconcile::fleet_usage total;
+    const auto prefix = reconcile::pod_name_prefix(options_.planner.controller_id);
+    for (const auto& [id, pod] : pods_) {
+        if (pod.status != crd::pod_status::terminated && pod.name.starts_with(prefix)) {
+            total.pods += 1;
+            total.cost_per_hour += pod.cost_per_hour;
+        }
+    }
+    total.pods += creates_in_flight_;
+    total.cost_per_hour += create_cost_in_flight_;
+    return total;
+}
+
+asio::awaitable<void> executor::process(record_ptr session) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto now = clock_.now();
+    const std::string key = session->key;
+
+    const auto pods = pods_for(*session);
+    auto fleet = usage();
+    const reconcile::session_input input{&session->session, session->deleting, session->errors,
+                                         session->has_valid_spec, session->memory};
+    auto plan = reconcile::plan_session(input, pods, fleet, provider_state_, now, options_.planner);
+    session->memory = plan.memory;
+    log_notes(plan.notes, session->session.metadata);
+    if (!plan.status.pod_id.empty() || plan.status.create_requested_at) {
+        store_.describe_token(session->session.metadata, plan.status);
+    }
+
+    bool persisted = true;
+    if (!same_status(plan.status, session->session.status)) {
+        const auto previous = session->session.status;
+        const auto error = co_await store_.write_status(session->session.metadata, plan.status);
+        if (session->removed) {
+            co_return;
+        }
+        if (error) {
+            persisted = false;
+            spdlog::error("status write failed session={} error={}", key,
+                          log::quote(error.message()));
+            plan.wake_at = now + options_.retry_backoff_base;
+        } else {
+            session->session.status = plan.status;
+            if (!previous.ready_at && plan.status.ready_at && plan.status.created_at) {
+                observer_->pod_ready(plan.status.gpu_type,
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         *plan.status.ready_at - *plan.status.created_at));
+            }
+            if (previous.phase != plan.status.phase) {
+                spdlog::info("session phase changed session={} from={} to={} reason={}", key,
+                             crd::to_string(previous.phase), crd::to_string(plan.status.phase),
+                             crd::to_string(plan.status.reason).empty()
+                                 ? "none"
+                                 : crd::to_string(plan.status.reason));
+            }
+        }
+    }
+
+    for (const auto& skipped : plan.skipped) {
+        const auto line = key + " " + reconcile::describe(skipped);
+        if (const auto held = repeats_.admit(line, std::chrono::steady_clock::now()); held >= 0) {
+            spdlog::info("dry run, not acting session={} action={} repeats={}", key,
+                         log::quote(reconcile::describe(skipped)), held);
+        }
+    }
+
+    bool changed = false;
+    for (const auto& planned : plan.actions) {
+        if (session->removed || stopped_) {
+            break;
+        }
+        if (const auto* create_action = std::get_if<reconcile::create_pod>(&planned)) {
+            // The status carrying the create request must be on disk first, or a
+            // crash could leave a pod nobody waits for.
+            if (persisted) {
+                changed |= co_await create(session, *create_action);
+            }
+        } else if (const auto* terminate_action = std::get_if<reconcile::terminate_pod>(&planned)) {
+            changed |= co_await terminate(*terminate_action);
+        } else if (const auto* verify_action = std::get_if<reconcile::verify_pod>(&planned)) {
+            changed |= co_await verify(session, *verify_action);
+        } else if (std::holds_alternative<reconcile::release_session>(planned) && persisted) {
+            changed |= co_await release(session);
+        }
+    }
+
+    const auto duration = std::chrono::steady_clock::now() - started;
+    observer_->reconciled(persisted ? "success" : "error", duration);
+    if (session->removed) {
+        co_return;
+    }
+    if (changed) {
+        session->dirty = true;
+    }
+
+    // Retries held back by backoff need a wake-up of their own.
+    std::optional<crd::timestamp> wake = plan.wake_at;
+    const auto consider = [&](const std::unordered_map<std::string, retry_state>& retries,
+                              const std::string& id) {
+        if (const auto found = retries.find(id); found != retries.end()) {
+            if (!wake || found->second.not_before < *wake) {
+                wake = found->second.not_before;
+            }
+        }
+    };
+    for (const auto& planned : plan.actions) {
+        if (const auto* terminate_action = std::get_if<reconcile::terminate_pod>(&planned)) {
+            consider(terminate_retries_, terminate_action->pod_id);
+        } else if (const auto* verify_action = std::get_if<reconcile::verify_pod>(&planned)) {
+            consider(verify_retries_, verify_action->pod_id);
+        }
+    }
+    if (session->memory.create_backoff_until &&
+        (!wake || *session->memory.create_backoff_until < *wake) &&
+        *session->memory.create_backoff_until > now) {
+        wake = session->memory.create_backoff_until;
+    }
+    if (wake) {
+        schedule(key, *wake);
+    }
+}
+
+void executor::log_notes(const std::vector<reconcile::note>& notes,
+                         const crd::object_meta& metadata) {
+    for (const auto& item : notes) {
+        store_.record_event(metadata, item);
+        if (item.type == reconcile::note_type::warning) {
+            spdlog::warn("{} session={} message={}", item.reason, crd::session_key(metadata),
+                         log::quote(item.message));
+        } else {
+            spdlog::info("{} session={} message={}", item.reason, crd::session_key(metadata),
+                         log::quote(item.message));
+        }
+    }
+}
+
+void executor::count_sessions() {
+    std::map<crd::session_phase, int> counts;
+    for (const auto& [key, session] : sessions_) {
+        counts[session->session.status.phase] += 1;
+    }
+    observer_->sessions_counted(counts);
+}
+
+std::chrono::milliseconds executor::backoff(int attempts, std::chrono::milliseconds base,
+                                            std::chrono::milliseconds max) {
+    const int exponent = std::clamp(attempts, 0, 20);
+    auto delay = std::min<std::chrono::milliseconds>(base * (std::int64_t{1} << exponent), max);
+    // Up to a fifth of jitter, so that sessions failing together do not retry in step.
+    std::uniform_real_distribution<double> spread{0.8, 1.0};
+    return std::chrono::milliseconds{
+        static_cast<std::int64_t>(static_cast<double>(delay.count()) * spread(jitter_))};
+}
+
+}  // namespace podsession::controller

@@ -1,0 +1,109 @@
+#include "controller/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
+#include <fstream>
+
+#include <boost/system/errc.hpp>
+
+namespace podsession::controller {
+namespace {
+
+boost::system::error_code last_error() {
+    return {errno, boost::system::system_category()};
+}
+
+// Closes a descriptor on every path out of a function.
+class file_descriptor {
+  public:
+    explicit file_descriptor(int fd) : fd_{fd} {}
+    file_descriptor(const file_descriptor&) = delete;
+    file_descriptor& operator=(const file_descriptor&) = delete;
+    ~file_descriptor() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+
+    [[nodiscard]] int get() const { return fd_; }
+
+    [[nodiscard]] bool close() {
+        const int fd = fd_;
+        fd_ = -1;
+        return ::close(fd) == 0;
+    }
+
+  private:
+    int fd_;
+};
+
+}  // namespace
+
+boost::system::error_code write_file_atomically(const std::filesystem::path& path,
+                                                std::string_view content, mode_t mode) {
+    const auto directory =
+        path.parent_path().empty() ? std::filesystem::path{"."} : path.parent_path();
+    std::string temporary = (directory / ("." + path.filename().string() + ".XXXXXX")).string();
+
+    // mkstemp creates the file with mode 0600, so a token is never readable by
+    // others, not even for a moment.
+    file_descriptor file{::mkstemp(temporary.data())};
+    if (file.get() < 0) {
+        return last_error();
+    }
+    const auto fail = [&] {
+        const auto error = last_error();
+        ::unlink(temporary.c_str());
+        return error;
+    };
+    if (::fchmod(file.get(), mode) != 0) {
+        return fail();
+    }
+    std::size_t written = 0;
+    while (written < content.size()) {
+        const auto count = ::write(file.get(), content.data() + written, content.size() - written);
+        if (count < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return fail();
+        }
+        written += static_cast<std::size_t>(count);
+    }
+    if (::fsync(file.get()) != 0 || !file.close()) {
+        return fail();
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        return fail();
+    }
+
+    file_descriptor parent{::open(directory.c_str(), O_RDONLY | O_DIRECTORY)};
+    if (parent.get() >= 0) {
+        ::fsync(parent.get());
+    }
+    return {};
+}
+
+boost::system::result<std::string> read_file(const std::filesystem::path& path,
+                                             std::size_t max_bytes) {
+    std::ifstream stream{path, std::ios::binary};
+    if (!stream) {
+        return boost::system::error_code{errno ? errno : ENOENT, boost::system::system_category()};
+    }
+    std::string content;
+    char buffer[65536];
+    while (stream.read(buffer, sizeof buffer) || stream.gcount() > 0) {
+        content.append(buffer, static_cast<std::size_t>(stream.gcount()));
+        if (content.size() > max_bytes) {
+            return boost::system::errc::make_error_code(boost::system::errc::file_too_large);
+        }
+    }
+    if (stream.bad()) {
+        return boost::system::errc::make_error_code(boost::system::errc::io_error);
+    }
+    return content;
+}
+
+}  // namespace podsession::controller

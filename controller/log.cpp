@@ -1,0 +1,68 @@
+#include "controller/log.hpp"
+
+#include <stdexcept>
+
+#include <spdlog/sinks/stdout_sinks.h>
+
+namespace podsession::controller::log {
+
+void setup(std::string_view level) {
+    const auto parsed = spdlog::level::from_str(std::string{level});
+    if (parsed == spdlog::level::off && level != "off") {
+        throw std::invalid_argument("invalid log level \"" + std::string{level} +
+                                    "\"; use trace, debug, info, warn or error");
+    }
+    auto logger = spdlog::stderr_logger_mt("podsession");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
+    logger->set_level(parsed);
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(std::move(logger));
+}
+
+std::string quote(std::string_view value) {
+    const bool plain =
+        !value.empty() && value.find_first_of(" \t\n\r\"=\\") == std::string_view::npos;
+    if (plain) {
+        return std::string{value};
+    }
+    std::string quoted = "\"";
+    for (const char c : value) {
+        switch (c) {
+            case '"':
+                quoted += "\\\"";
+                break;
+            case '\\':
+                quoted += "\\\\";
+                break;
+            case '\n':
+                quoted += "\\n";
+                break;
+            case '\r':
+                quoted += "\\r";
+                break;
+            case '\t':
+                quoted += "\\t";
+                break;
+            default:
+                quoted += c;
+        }
+    }
+    quoted += '"';
+    return quoted;
+}
+
+long repeat_limiter::admit(const std::string& key, std::chrono::steady_clock::time_point now) {
+    auto [found, inserted] = entries_.try_emplace(key, entry{now, 0});
+    if (inserted) {
+        return 0;
+    }
+    if (now - found->second.last_logged < interval_) {
+        ++found->second.held_back;
+        return -1;
+    }
+    const long held_back = found->second.held_back;
+    found->second = entry{now, 0};
+    return held_back;
+}
+
+}  // namespace podsession::controller::log

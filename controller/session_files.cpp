@@ -1,0 +1,49 @@
+#include "controller/session_files.hpp"
+
+#include "crd/validate.hpp"
+
+namespace podsession::controller {
+
+bool is_session_file_name(const std::filesystem::path& path) {
+    const auto name = path.filename().string();
+    if (name.empty() || name.front() == '.') {
+        return false;
+    }
+    const auto extension = path.extension();
+    return extension == ".yaml" || extension == ".yml";
+}
+
+session_file decode_session_file(std::string_view text) {
+    session_file file;
+    for (auto& document : crd::decode_pod_session_file(text)) {
+        file_entry entry;
+        entry.line = document.result.line;
+        const auto& metadata = document.result.metadata;
+        // A name that failed validation is left empty by the decoder, so only
+        // valid names become keys.
+        if (!metadata.name.empty()) {
+            entry.key = crd::session_key(metadata);
+        }
+        file.has_unparsable = file.has_unparsable || document.unparsable;
+        entry.result = std::move(document.result);
+        file.entries.push_back(std::move(entry));
+    }
+    return file;
+}
+
+std::string format_file_error(const std::filesystem::path& file, const file_entry& entry,
+                              const crd::field_error& error) {
+    std::string text = file.string();
+    text += ':';
+    text += std::to_string(error.line > 0 ? error.line : entry.line);
+    text += ": ";
+    if (!entry.key.empty()) {
+        text += "PodSession ";
+        text += entry.key;
+        text += ": ";
+    }
+    text += error.to_string();
+    return text;
+}
+
+}  // namespace podsession::controller

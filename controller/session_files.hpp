@@ -1,0 +1,37 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crd/decode.hpp"
+
+namespace podsession::controller {
+
+// One document of a session file.
+struct file_entry {
+    // `namespace/name`, empty when the document names no session (it is not YAML,
+    // or has no valid metadata.name).
+    std::string key;
+    int line = 0;
+    crd::decode_result result;
+};
+
+struct session_file {
+    std::vector<file_entry> entries;
+    // Some document could not be read at all, so sessions it may have declared
+    // are unknown.
+    bool has_unparsable = false;
+};
+
+// Whether directory mode reads this file: `*.yaml` or `*.yml`, not hidden.
+[[nodiscard]] bool is_session_file_name(const std::filesystem::path& path);
+
+[[nodiscard]] session_file decode_session_file(std::string_view text);
+
+// `FILE:LINE: PodSession NS/NAME: PATH: VALUE RULE`, the form editors jump to.
+[[nodiscard]] std::string format_file_error(const std::filesystem::path& file,
+                                            const file_entry& entry, const crd::field_error& error);
+
+}  // namespace podsession::controller

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include "crd/pod_session.hpp"
+#include "reconcile/planner.hpp"
+
+namespace podsession::controller {
+
+// A session as its source declares it.
+struct declared_session {
+    crd::object_meta metadata;
+    // The spec if it is valid; unset when `errors` is not empty.
+    std::optional<crd::pod_session_spec> spec;
+    // Validation errors, each with its field path, value and rule.
+    std::vector<std::string> errors;
+    // The status the controller last persisted for this session, if any.
+    std::optional<crd::pod_session_status> status;
+    // Deleted and waiting for its pod to be confirmed gone.
+    bool deleting = false;
+};
+
+// Receives what a source sees. Called on the controller's executor.
+class session_sink {
+  public:
+    virtual ~session_sink() = default;
+
+    virtual void upsert(declared_session session) = 0;
+
+    // The session is gone from the source without waiting for cleanup (its
+    // finalizer was removed, or its status file never named a pod).
+    virtual void forget(const std::string& key) = 0;
+
+    // The source has delivered its initial state.
+    virtual void mark_synced() = 0;
+};
+
+// Where desired state comes from and where the controller writes back: the
+// Kubernetes API or a directory of YAML files.
+class session_store {
+  public:
+    virtual ~session_store() = default;
+
+    // Streams the sessions to `sink` until stopped.
+    [[nodiscard]] virtual boost::asio::awaitable<void> run(session_sink& sink) = 0;
+
+    virtual void stop() = 0;
+
+    [[nodiscard]] virtual boost::asio::awaitable<boost::system::error_code> write_status(
+        const crd::object_meta& metadata, const crd::pod_session_status& status) = 0;
+
+    // Returns the session's token, creating and persisting it first if it has
+    // none yet. Called before every create, so no pod exists whose token is not
+    // stored. The token is a secret: never log it.
+    [[nodiscard]] virtual boost::asio::awaitable<boost::system::result<std::string>> ensure_token(
+        const crd::object_meta& metadata) = 0;
+
+    // Readies the session for its first pod (Kubernetes: adds the cleanup
+    // finalizer), so a deletion cannot lose track of the pod.
+    [[nodiscard]] virtual boost::asio::awaitable<boost::system::error_code> prepare_create(
+        const crd::object_meta& metadata) = 0;
+
+    // Lets a deleted session go once its pod is confirmed gone (Kubernetes:
+    // removes the finalizer; directory: removes the status and token files).
+    [[nodiscard]] virtual boost::asio::awaitable<boost::system::error_code> release(
+        const crd::object_meta& metadata) = 0;
+
+    // Publishes a note as an Event where the store has them. Fire and forget.
+    virtual void record_event(const crd::object_meta& metadata, const reconcile::note& item) = 0;
+
+    // Where the token is published, for the status: the Secret's name or the file.
+    virtual void describe_token(const crd::object_meta& metadata,
+                                crd::pod_session_status& status) const = 0;
+};
+
+}  // namespace podsession::controller
