@@ -10,6 +10,7 @@ namespace cli = podsession::controller::cli;
 namespace {
 
 constexpr std::array commands{
+    cli::command{"validate", "check PodSession YAML files offline", cli::run_validate},
     cli::command{"version", "print the version", cli::run_version},
 };
 
