@@ -119,7 +119,7 @@ std::string format_rfc3339(timestamp time) {
     const auto day_start = floor<days>(time);
     const year_month_day date{day_start};
     const hh_mm_ss clock{floor<seconds>(time - day_start)};
-    char buffer[32];
+    char buffer[48];
     std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ", int{date.year()},
                   unsigned{date.month()}, unsigned{date.day()}, static_cast<long>(clock.hours().count()),
                   static_cast<long>(clock.minutes().count()),
