@@ -6,10 +6,10 @@
 
 namespace podsession::auth {
 
-// Why an auth operation failed, named for what the caller does next.
+// Failure reasons of auth operations, named for what the caller does next.
 enum class errc {
     // OpenSSL's RAND_bytes failed (no entropy source, a broken provider). Report
-    // it and retry later; never fall back to a weaker generator.
+    // it and retry later, but never fall back to a weaker generator.
     random_failed = 1,
     // The URL is neither absolute (`https://host/path`) nor a request target
     // starting with '/', or its query has a '%' without two hex digits. Fix the URL.
@@ -23,7 +23,7 @@ enum class errc {
     crypto_failed,
     // The environment variable named for the secret is not set.
     secret_env_unset,
-    // The secret file is larger than any secret could be; it is the wrong file.
+    // The secret file is larger than any secret could be, so it is the wrong file.
     secret_too_large,
 };
 

@@ -17,11 +17,11 @@ namespace podsession::auth {
 // Commands read secrets from a file or an environment variable, never from an
 // argument, which `ps` and shell history show to every user of the machine.
 
-// Secrets are tokens of a few dozen bytes; a larger file is the wrong file.
+// Secrets are tokens of a few dozen bytes, so a larger file is the wrong file.
 inline constexpr std::size_t max_secret_file_bytes = 64 * 1024;
 
-// Why a secret could not be read. `message` is for a person: it names the file
-// or variable and the fix, and never contains the secret.
+// A failure to read a secret. `message` is for a person. It names the file or
+// variable and the fix, and never contains the secret.
 struct secret_error {
     boost::system::error_code code;
     std::string message;
@@ -42,7 +42,7 @@ using secret_result = boost::system::result<T, secret_error>;
 // Reads the value of environment variable `name`. Fails when it is unset or empty.
 [[nodiscard]] secret_result<session_token> read_secret_env(const std::string& name);
 
-// Where a command was told to read its secret. Exactly one member must be set.
+// The source a command reads its secret from. Exactly one member must be set.
 struct secret_location {
     std::optional<std::filesystem::path> file;
     std::optional<std::string> env_var;

@@ -17,6 +17,11 @@ namespace podsession::auth {
 // query pairs with `exp` and `sig` among them. An `exp` or `sig` already in the
 // query is replaced, so signing a signed URL again renews it.
 //
+// NOTE: the path is signed as written, as ExAtlas does. Clients send spaces and
+// similar characters percent-encoded, so pass the path in that encoded form
+// (`/media/my%20clip.mp4`). A raw space in the path yields a URL that never
+// verifies.
+//
 // Fails with errc::invalid_url, errc::empty_secret or errc::crypto_failed.
 [[nodiscard]] boost::system::result<std::string> sign_url(std::string_view url,
                                                           const session_token& secret,

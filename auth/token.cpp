@@ -23,8 +23,8 @@ boost::system::result<session_token> generate_session_token(random_bytes_functio
     std::array<unsigned char, token_random_bytes> bytes{};
     const int status = random_bytes(bytes.data(), static_cast<int>(bytes.size()));
     if (status != 1) {
-        // RAND_bytes leaves the reason on OpenSSL's thread-local error queue;
-        // clear it so that a later, unrelated OpenSSL call does not report it.
+        // RAND_bytes leaves the reason on OpenSSL's thread-local error queue.
+        // Clearing it keeps a later, unrelated OpenSSL call from reporting it.
         ERR_clear_error();
         OPENSSL_cleanse(bytes.data(), bytes.size());
         return make_error_code(errc::random_failed);

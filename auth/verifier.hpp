@@ -33,16 +33,17 @@
 // empty rejects every request, so a misconfigured pod fails closed. Neither check
 // ever puts a secret into its result; log the results, never the headers.
 //
-// Signed URLs. Signing takes the URL path exactly as written ('/' when empty),
-// decodes the query as application/x-www-form-urlencoded into a map where a
-// repeated key keeps its last value, sets `exp` to the expiry in Unix seconds,
-// sorts the pairs by decoded key byte by byte and re-encodes each key and value
-// (A-Z a-z 0-9 - . _ ~ kept, space as '+', every other byte as %XX uppercase).
-// The canonical string is path + '?' + the pairs joined by '&', and `sig` is
-// base64url without padding of HMAC-SHA256 keyed with the secret's bytes. A
-// request is valid when `exp` and `sig` are present, `exp` is an integer not
-// before now (exp == now is still valid), and `sig` equals the signature of the
-// canonical string rebuilt from every other parameter.
+// Signed URLs. Signing takes the URL path exactly as written ('/' when empty).
+// It decodes the query as application/x-www-form-urlencoded into a map, where a
+// repeated key keeps its last value, and sets `exp` to the expiry in Unix
+// seconds. It sorts the pairs by decoded key, byte by byte, and re-encodes each
+// key and value: A-Z a-z 0-9 - . _ ~ stay, a space becomes '+', and every other
+// byte becomes %XX in uppercase. The canonical string is path + '?' + the pairs
+// joined by '&', and `sig` is base64url without padding of HMAC-SHA256 keyed
+// with the secret's bytes. A request is valid when `exp` and `sig` are present,
+// `exp` is an integer not before now (exp == now is still valid), and `sig`
+// equals the signature of the canonical string rebuilt from every other
+// parameter.
 
 #pragma once
 
@@ -143,7 +144,7 @@ using query_map = std::map<std::string, std::string, std::less<>>;
 struct url_parts {
     // `scheme://authority`, or empty for a request target that starts with '/'.
     std::string_view origin;
-    // As written, still percent-encoded; may be empty.
+    // As written, still percent-encoded, and empty for `https://host`.
     std::string_view path;
     std::string_view query;
     std::optional<std::string_view> fragment;
@@ -408,9 +409,9 @@ inline void form_encode(std::string_view text, std::string& out) {
 }
 
 // Checks the value of an Authorization header against `expected_token`. The
-// scheme is matched case-insensitively (RFC 7235 section 2.1) and must be followed
-// by one or more spaces and an RFC 6750 b64token; surrounding spaces and tabs are
-// optional whitespace of the header field and ignored. An empty header value
+// scheme is matched case-insensitively (RFC 7235 section 2.1). One or more
+// spaces and an RFC 6750 b64token must follow it. Spaces and tabs around the
+// value are optional whitespace of the header field and ignored. An empty value
 // means the header is absent.
 [[nodiscard]] inline bearer_status check_bearer(std::string_view authorization,
                                                 std::string_view expected_token) noexcept {
@@ -457,7 +458,7 @@ inline void form_encode(std::string_view text, std::string& out) {
 // The pod's view of its credentials, read from the standard env vars.
 class pod_verifier {
   public:
-    // An unset secret disables its check; an empty one rejects every request.
+    // An unset secret disables its check, and an empty one rejects every request.
     pod_verifier(std::optional<std::string> preshared_key,
                  std::optional<std::string> signing_secret)
         : preshared_key_(std::move(preshared_key)), signing_secret_(std::move(signing_secret)) {}
@@ -471,8 +472,8 @@ class pod_verifier {
     [[nodiscard]] bool requires_bearer() const noexcept { return preshared_key_.has_value(); }
     [[nodiscard]] bool requires_signed_url() const noexcept { return signing_secret_.has_value(); }
 
-    // Checks an Authorization header value; pass an empty string when the
-    // request has none. Returns ok when ATLAS_PRESHARED_KEY is unset.
+    // Checks an Authorization header value, which is empty when the request
+    // has none. Returns ok when ATLAS_PRESHARED_KEY is unset.
     [[nodiscard]] bearer_status check_bearer(std::string_view authorization) const noexcept {
         if (!preshared_key_) {
             return bearer_status::ok;

@@ -23,8 +23,10 @@ constexpr std::string_view sign_usage =
     "\n"
     "Prints URL signed for a pod with `auth: signedUrl`: the query gains `exp` and `sig`,\n"
     "and the pod accepts the URL until `exp`. URL is absolute (https://host/path?query)\n"
-    "or a path starting with '/'. The secret is the pod's ATLAS_SIGNING_SECRET; it is\n"
-    "never taken from the command line, where other users could read it.\n";
+    "or a path starting with '/'; write the path percent-encoded as a client sends it\n"
+    "(my%20clip.mp4), because it is signed as written. The secret is the pod's\n"
+    "ATLAS_SIGNING_SECRET; it is never taken from the command line, where other users\n"
+    "could read it.\n";
 
 struct sign_options {
     std::string url;

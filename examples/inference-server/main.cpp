@@ -9,9 +9,9 @@
 //                        ATLAS_SIGNING_SECRET is set (auth: signedUrl)
 //
 // Rejected requests get 401 with a JSON body naming the reason. The first line
-// on stdout is the bound port, so that `--listen 127.0.0.1:0` can be used by
-// tests; logs go to stderr and never carry a token or a query string. SIGTERM
-// or SIGINT stops the server with exit status 0.
+// on stdout is the bound port, so that tests can pass `--listen 127.0.0.1:0`.
+// Logs go to stderr and never carry a token or a query string. SIGTERM or
+// SIGINT stops the server with exit status 0.
 
 #include <csignal>
 #include <cstdint>

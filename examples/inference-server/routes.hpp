@@ -20,7 +20,7 @@ struct routed_response {
     std::string_view auth;
 };
 
-// Answers one request; does no I/O, so tests and the server share it.
+// Builds the response to one request. It does no I/O.
 //   GET  /healthz        always open
 //   POST /v1/generate    needs the bearer token when ATLAS_PRESHARED_KEY is set
 //   GET  /media/<name>   needs a signed URL when ATLAS_SIGNING_SECRET is set

@@ -30,7 +30,7 @@ using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // The response for a request that could not be parsed, or nothing when the
-// connection just ended or failed and there is nobody to answer.
+// connection ended or failed and no response can reach the client.
 [[nodiscard]] std::optional<response> parse_error_response(const beast::error_code& error) {
     if (error == http::error::body_limit) {
         return error_response(http::status::payload_too_large, 11, "payload_too_large");
@@ -39,8 +39,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
         return error_response(http::status::request_header_fields_too_large, 11,
                               "header_too_large");
     }
-    // Timeouts and socket errors have other categories; a peer that closed
-    // the connection between or during requests gets no answer either.
+    // Timeouts and socket errors have other categories. A peer that closed the
+    // connection between or during requests gets no response either.
     const bool is_parse_error = error.category() == http::make_error_code(http::error{}).category();
     if (is_parse_error && error != http::error::end_of_stream &&
         error != http::error::partial_message) {
@@ -70,8 +70,8 @@ asio::awaitable<void> serve_connection(beast::tcp_stream stream,
         const auto [read_error, read_bytes] =
             co_await http::async_read(stream, buffer, parser, use_tuple);
 
-        // Answer a request the parser rejected, then close: the rest of the
-        // stream cannot be trusted to start at a message boundary.
+        // Respond to a request the parser rejected, then close, because the
+        // rest of the stream cannot be trusted to start at a message boundary.
         if (read_error) {
             if (auto reply = parse_error_response(read_error)) {
                 std::clog << "inference-server: request rejected status=" << reply->result_int()
@@ -114,7 +114,7 @@ asio::awaitable<void> accept_connections(tcp::acceptor& acceptor,
         }
         if (error) {
             // NOTE: out of file descriptors (EMFILE), this loop retries at once
-            // and logs every failure; a production server would back off.
+            // and logs every failure. A production server would back off.
             std::clog << "inference-server: accept failed error=\"" << error.message() << "\"\n";
             continue;
         }

@@ -233,8 +233,8 @@ class protected_server(unittest.TestCase):
     def test_oversized_body_is_413(self):
         connection = self.server.connection()
         try:
-            # Announce a body over the limit without sending it: the server
-            # answers from the headers alone.
+            # Announce a body over the limit without sending it, because the
+            # server responds from the headers alone.
             connection.putrequest("POST", "/v1/generate")
             connection.putheader("Authorization", f"Bearer {self.token}")
             connection.putheader("Content-Length", str(10 * 1024 * 1024))

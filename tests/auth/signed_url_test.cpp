@@ -349,7 +349,7 @@ TEST(verify_url, parameter_order_does_not_matter) {
 
 TEST(verify_url, percent_encoding_variants_verify) {
     // A browser may send a space as %20 where the signer wrote '+', or encode
-    // characters the signer left alone; both decode to the same parameters.
+    // characters the signer left alone. Both decode to the same parameters.
     const auto signed_url =
         sign_url("https://x.test/a?q=hello world&t=~x", round_trip_secret, round_trip_now);
     ASSERT_TRUE(signed_url);
@@ -372,8 +372,8 @@ TEST(verify_url, changed_path_is_bad_signature) {
 }
 
 TEST(verify_url, path_is_compared_as_written) {
-    // The path is not decoded: `/a%20b` and `/a b` are different resources to
-    // the signature, as they are in ExAtlas.
+    // The path is not decoded, because ExAtlas's algorithm signs it as written,
+    // so `/a%20b` and `/a b` sign differently.
     const auto signed_url = sign_url("/a%20b", round_trip_secret, round_trip_now);
     ASSERT_TRUE(signed_url);
     auto variant = *signed_url;

@@ -1,5 +1,5 @@
 // Built without any podsession library and linked with libcrypto only, so the
-// build itself proves that auth/verifier.hpp stands alone.
+// build itself proves that auth/verifier.hpp needs nothing else of the project.
 #include "auth/verifier.hpp"
 
 #include <stdlib.h>
@@ -154,7 +154,7 @@ TEST(verify_signed_url, expiry_boundary) {
 }
 
 TEST(verify_signed_url, expired_before_signature_check) {
-    // ExAtlas reports an expired URL as expired even when its signature is wrong.
+    // The expiry check comes before the signature check, as in ExAtlas's algorithm.
     EXPECT_EQ(verify_signed_url("/a?exp=1&sig=wrong", vector_secret, vector_now),
               signed_url_status::expired);
 }
