@@ -12,6 +12,8 @@ namespace {
 constexpr std::array commands{
     cli::command{"validate", "check PodSession YAML files offline", cli::run_validate},
     cli::command{"version", "print the version", cli::run_version},
+    cli::command{"sign", "sign a URL for a pod with auth: signedUrl", cli::run_sign},
+    cli::command{"verify", "check a signed URL as the pod does", cli::run_verify},
 };
 
 void print_usage(std::ostream& out) {

@@ -24,5 +24,7 @@ inline constexpr int exit_usage = 2;
 
 int run_version(std::span<char* const> args);
 int run_validate(std::span<char* const> args);
+int run_sign(std::span<char* const> args);
+int run_verify(std::span<char* const> args);
 
 }  // namespace podsession::controller::cli

@@ -1,0 +1,128 @@
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "auth/error.hpp"
+#include "auth/secret_file.hpp"
+#include "auth/signed_url.hpp"
+#include "controller/cli/commands.hpp"
+
+namespace podsession::controller::cli {
+
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr std::string_view sign_usage =
+    "usage: podsession sign URL (--secret-file FILE | --secret-env VAR) [--expires-in SECONDS]\n"
+    "\n"
+    "Prints URL signed for a pod with `auth: signedUrl`: the query gains `exp` and `sig`,\n"
+    "and the pod accepts the URL until `exp`. URL is absolute (https://host/path?query)\n"
+    "or a path starting with '/'; write the path percent-encoded as a client sends it\n"
+    "(my%20clip.mp4), because it is signed as written. The secret is the pod's\n"
+    "ATLAS_SIGNING_SECRET; it is never taken from the command line, where other users\n"
+    "could read it.\n";
+
+struct sign_options {
+    std::string url;
+    auth::secret_location secret;
+    std::chrono::seconds expires_in{3600};
+    std::optional<std::chrono::sys_seconds> now;
+};
+
+}  // namespace
+
+int run_sign(std::span<char* const> args) {
+    po::options_description visible{"options"};
+    // clang-format off
+    visible.add_options()
+        ("help,h", "print this help and exit")
+        ("secret-file", po::value<std::string>()->value_name("FILE"),
+         "read the signing secret from FILE; one trailing newline is ignored")
+        ("secret-env", po::value<std::string>()->value_name("VAR"),
+         "read the signing secret from environment variable VAR")
+        ("expires-in", po::value<std::int64_t>()->value_name("SECONDS")->default_value(3600),
+         "seconds from now until the URL expires; a negative value (--expires-in=-60) "
+         "makes a URL that is already expired")
+        ("now", po::value<std::int64_t>()->value_name("UNIX_SECONDS"),
+         "sign as if the clock read this Unix time in seconds, to reproduce a signature");
+    // clang-format on
+    po::options_description all;
+    all.add(visible).add_options()("url", po::value<std::string>());
+    po::positional_options_description positional;
+    positional.add("url", 1);
+
+    po::variables_map values;
+    try {
+        po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
+                      .options(all)
+                      .positional(positional)
+                      .run(),
+                  values);
+        po::notify(values);
+    } catch (const po::error& error) {
+        std::cerr << "podsession sign: " << error.what()
+                  << "\nRun `podsession sign --help` for the options.\n";
+        return exit_usage;
+    }
+    if (values.count("help") != 0) {
+        std::cout << sign_usage << '\n' << visible << '\n';
+        return exit_ok;
+    }
+    if (values.count("url") == 0) {
+        std::cerr
+            << "podsession sign: missing URL\nRun `podsession sign --help` for the options.\n";
+        return exit_usage;
+    }
+
+    sign_options options;
+    options.url = values["url"].as<std::string>();
+    if (values.count("secret-file") != 0) {
+        options.secret.file = values["secret-file"].as<std::string>();
+    }
+    if (values.count("secret-env") != 0) {
+        options.secret.env_var = values["secret-env"].as<std::string>();
+    }
+    options.expires_in = std::chrono::seconds{values["expires-in"].as<std::int64_t>()};
+    if (values.count("now") != 0) {
+        options.now =
+            std::chrono::sys_seconds{std::chrono::seconds{values["now"].as<std::int64_t>()}};
+    }
+
+    // Read the secret.
+    const auto secret = auth::read_secret(options.secret);
+    if (!secret) {
+        std::cerr << "podsession sign: " << secret.error().message << '\n';
+        return exit_usage;
+    }
+    if (options.secret.file) {
+        if (const auto warning = auth::secret_file_warning(*options.secret.file)) {
+            std::cerr << "podsession sign: warning: " << *warning << '\n';
+        }
+    }
+
+    // Compute the expiry and sign.
+    const auto now = options.now.value_or(
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    const auto expires_at = auth::expiry_after(now, options.expires_in);
+    if (!expires_at) {
+        std::cerr << "podsession sign: --expires-in " << options.expires_in.count() << ": "
+                  << expires_at.error().message() << '\n';
+        return exit_usage;
+    }
+    const auto signed_url = auth::sign_url(options.url, *secret, *expires_at);
+    if (!signed_url) {
+        std::cerr << "podsession sign: " << signed_url.error().message() << '\n';
+        return signed_url.error() == auth::errc::crypto_failed ? exit_failure : exit_usage;
+    }
+
+    std::cout << *signed_url << '\n';
+    return exit_ok;
+}
+
+}  // namespace podsession::controller::cli
