@@ -62,6 +62,9 @@ directory_store::directory_store(asio::any_io_executor executor, options config)
     if (!config_.make_uid) {
         config_.make_uid = make_random_uid;
     }
+    if (!config_.make_token) {
+        config_.make_token = [] { return auth::generate_session_token(); };
+    }
 }
 
 directory_store::~directory_store() {
@@ -469,7 +472,7 @@ asio::awaitable<boost::system::error_code> directory_store::write_status(
     co_return error;
 }
 
-asio::awaitable<boost::system::result<std::string>> directory_store::ensure_token(
+asio::awaitable<boost::system::result<auth::session_token>> directory_store::ensure_token(
     const crd::object_meta& metadata) {
     const auto path = token_path(metadata);
     std::error_code exists_error;
@@ -486,7 +489,7 @@ asio::awaitable<boost::system::result<std::string>> directory_store::ensure_toke
                 log::quote(path.string()));
             co_return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
         }
-        co_return std::move(*text);
+        co_return auth::session_token{std::move(*text)};
     }
 
     auto token = config_.make_token();
@@ -495,7 +498,7 @@ asio::awaitable<boost::system::result<std::string>> directory_store::ensure_toke
     }
     std::error_code mkdir_error;
     fs::create_directories(path.parent_path(), mkdir_error);
-    if (const auto error = write_file_atomically(path, *token, 0600)) {
+    if (const auto error = write_file_atomically(path, token->reveal(), 0600)) {
         co_return error;
     }
     co_return std::move(*token);

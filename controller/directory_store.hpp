@@ -29,8 +29,8 @@ class directory_store final : public session_store {
         std::chrono::milliseconds rescan_interval{std::chrono::seconds{10}};
         // Mints the UID of a session seen for the first time.
         std::function<std::string()> make_uid;
-        // Makes a session token. It is a secret.
-        std::function<boost::system::result<std::string>()> make_token;
+        // Makes a session token; OpenSSL's generator when unset.
+        std::function<boost::system::result<auth::session_token>()> make_token;
     };
 
     directory_store(boost::asio::any_io_executor executor, options config);
@@ -41,7 +41,7 @@ class directory_store final : public session_store {
 
     boost::asio::awaitable<boost::system::error_code> write_status(
         const crd::object_meta& metadata, const crd::pod_session_status& status) override;
-    boost::asio::awaitable<boost::system::result<std::string>> ensure_token(
+    boost::asio::awaitable<boost::system::result<auth::session_token>> ensure_token(
         const crd::object_meta& metadata) override;
     boost::asio::awaitable<boost::system::error_code> prepare_create(
         const crd::object_meta& metadata) override;

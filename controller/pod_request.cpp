@@ -5,7 +5,7 @@ namespace podsession::controller {
 providers::create_pod_request make_create_request(const crd::pod_session& session,
                                                   std::string_view pod_name,
                                                   std::string_view gpu_type,
-                                                  std::string_view token) {
+                                                  const auth::session_token& token) {
     const auto& spec = session.spec;
     providers::create_pod_request request;
     request.name = pod_name;
@@ -24,15 +24,8 @@ providers::create_pod_request make_create_request(const crd::pod_session& sessio
     request.env.emplace_back("PODSESSION_NAMESPACE", session.metadata.namespace_name);
     request.env.emplace_back("PODSESSION_NAME", session.metadata.name);
     request.env.emplace_back("PODSESSION_UID", session.metadata.uid);
-    switch (spec.auth) {
-        case crd::auth_mode::bearer:
-            request.env.emplace_back("ATLAS_PRESHARED_KEY", token);
-            break;
-        case crd::auth_mode::signed_url:
-            request.env.emplace_back("ATLAS_SIGNING_SECRET", token);
-            break;
-        case crd::auth_mode::none:
-            break;
+    if (const auto name = auth::token_env_name(spec.auth)) {
+        request.env.emplace_back(*name, token.reveal());
     }
     request.container_disk_gb = spec.container_disk_gb;
     request.volume_gb = spec.volume_gb;

@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/token.hpp"
 #include "crd/pod_session.hpp"
 #include "providers/provider.hpp"
 
@@ -16,6 +17,6 @@ namespace podsession::controller {
 [[nodiscard]] providers::create_pod_request make_create_request(const crd::pod_session& session,
                                                                 std::string_view pod_name,
                                                                 std::string_view gpu_type,
-                                                                std::string_view token);
+                                                                const auth::session_token& token);
 
 }  // namespace podsession::controller

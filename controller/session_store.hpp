@@ -8,6 +8,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include "auth/token.hpp"
 #include "crd/pod_session.hpp"
 #include "reconcile/planner.hpp"
 
@@ -57,8 +58,8 @@ class session_store {
 
     // Returns the session's token, creating and persisting it first if it has
     // none yet. Called before every create, so no pod exists whose token is not
-    // stored. The token is a secret: never log it.
-    [[nodiscard]] virtual boost::asio::awaitable<boost::system::result<std::string>> ensure_token(
+    // stored.
+    [[nodiscard]] virtual boost::asio::awaitable<boost::system::result<auth::session_token>> ensure_token(
         const crd::object_meta& metadata) = 0;
 
     // Readies the session for its first pod (Kubernetes: adds the cleanup
