@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::array commands{
     cli::command{"version", "print the version", cli::run_version},
+    cli::command{"simulate-runpod", "serve a simulated RunPod API", cli::run_simulate_runpod},
 };
 
 void print_usage(std::ostream& out) {

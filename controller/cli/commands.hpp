@@ -23,5 +23,6 @@ inline constexpr int exit_failure = 1;
 inline constexpr int exit_usage = 2;
 
 int run_version(std::span<char* const> args);
+int run_simulate_runpod(std::span<char* const> args);
 
 }  // namespace podsession::controller::cli
