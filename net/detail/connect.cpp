@@ -78,8 +78,9 @@ bool looks_reusable(connection& connection) {
         return false;
     }
     socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, error);
-    socket.non_blocking(was_non_blocking, error);
-    return error == asio::error::would_block;
+    boost::system::error_code restore_error;
+    socket.non_blocking(was_non_blocking, restore_error);
+    return error == asio::error::would_block && !restore_error;
 }
 
 asio::awaitable<boost::system::result<std::unique_ptr<connection>>> open_connection(
