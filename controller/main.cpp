@@ -14,6 +14,7 @@ constexpr std::array commands{
     cli::command{"version", "print the version", cli::run_version},
     cli::command{"sign", "sign a URL for a pod with auth: signedUrl", cli::run_sign},
     cli::command{"verify", "check a signed URL as the pod does", cli::run_verify},
+    cli::command{"simulate-runpod", "serve a simulated RunPod API", cli::run_simulate_runpod},
 };
 
 void print_usage(std::ostream& out) {

@@ -26,5 +26,6 @@ int run_version(std::span<char* const> args);
 int run_validate(std::span<char* const> args);
 int run_sign(std::span<char* const> args);
 int run_verify(std::span<char* const> args);
+int run_simulate_runpod(std::span<char* const> args);
 
 }  // namespace podsession::controller::cli

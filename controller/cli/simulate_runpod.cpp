@@ -1,0 +1,162 @@
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/program_options.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "controller/cli/commands.hpp"
+#include "net/server.hpp"
+#include "providers/simulated/simulator.hpp"
+
+namespace podsession::controller::cli {
+
+namespace {
+
+namespace options = boost::program_options;
+namespace simulated = providers::simulated;
+
+// Reads a key file: its first line, without the line ending.
+std::string read_key_file(const std::string& path) {
+    std::ifstream file{path};
+    if (!file) {
+        throw std::runtime_error{"cannot read the API key file \"" + path + "\""};
+    }
+    std::string key;
+    std::getline(file, key);
+    if (!key.empty() && key.back() == '\r') {
+        key.pop_back();
+    }
+    if (key.empty()) {
+        throw std::runtime_error{"the API key file \"" + path + "\" is empty"};
+    }
+    return key;
+}
+
+// Writes a generated key to a new private directory, so that it can be
+// handed to a client without printing it.
+std::string write_generated_key(const std::string& key) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "podsession-sim-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+        throw std::runtime_error{"cannot create a directory for the generated API key"};
+    }
+    const auto path = std::filesystem::path{pattern} / "api-key";
+    const auto old_mask = umask(0077);
+    std::ofstream file{path};
+    umask(old_mask);
+    file << key << '\n';
+    if (!file) {
+        throw std::runtime_error{"cannot write the generated API key to \"" + path.string() + "\""};
+    }
+    return path.string();
+}
+
+}  // namespace
+
+int run_simulate_runpod(std::span<char* const> args) {
+    options::options_description description{
+        "usage: podsession simulate-runpod [options]\n\n"
+        "Serves RunPod's REST v2 pod API on a local port with simulated pods.\n"
+        "Prints the bound ADDR:PORT as the first line of standard output.\n\noptions"};
+    std::string listen;
+    std::string key_file;
+    double boot_seconds = 10;
+    std::string log_level;
+    description.add_options()("help,h", "print this help")(
+        "listen", options::value(&listen)->default_value("127.0.0.1:0"),
+        "ADDR:PORT to listen on; port 0 picks a free port")(
+        "api-key-file", options::value(&key_file),
+        "file whose first line is the API key that clients must send; without it a key is "
+        "generated and written to a new private file, whose path is the second line of output")(
+        "boot-seconds", options::value(&boot_seconds)->default_value(10),
+        "seconds from create to RUNNING, half PROVISIONING and half STARTING")(
+        "record", "keep request and response bodies for GET /_sim/exchanges (they contain env "
+                  "values: for tests only)")(
+        "log-level", options::value(&log_level)->default_value("info"),
+        "trace, debug, info, warn or error");
+
+    options::variables_map values;
+    try {
+        std::vector<std::string> words(args.begin(), args.end());
+        options::store(options::command_line_parser(words).options(description).run(), values);
+        options::notify(values);
+    } catch (const options::error& error) {
+        std::cerr << "podsession simulate-runpod: " << error.what() << "\n\n" << description << '\n';
+        return exit_usage;
+    }
+    if (values.count("help") != 0) {
+        std::cout << description << '\n';
+        return exit_ok;
+    }
+    if (!std::isfinite(boot_seconds) || boot_seconds < 0 || boot_seconds > 86'400) {
+        std::cerr << "podsession simulate-runpod: --boot-seconds " << boot_seconds
+                  << " is out of range 0..86400\n";
+        return exit_usage;
+    }
+    const auto endpoint = net::parse_listen_endpoint(listen);
+    if (!endpoint) {
+        std::cerr << "podsession simulate-runpod: --listen \"" << listen
+                  << "\" is not ADDR:PORT (for example 127.0.0.1:8080 or [::1]:0)\n";
+        return exit_usage;
+    }
+
+    auto logger = spdlog::stderr_color_mt("simulate-runpod");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(log_level));
+
+    simulated::simulator_options settings;
+    std::string generated_key_file;
+    try {
+        if (!key_file.empty()) {
+            settings.api_key = read_key_file(key_file);
+        } else {
+            settings.api_key = simulated::generate_api_key();
+            generated_key_file = write_generated_key(settings.api_key);
+        }
+    } catch (const std::exception& error) {
+        std::cerr << "podsession simulate-runpod: " << error.what() << '\n';
+        return exit_failure;
+    }
+    const auto half_boot = std::chrono::milliseconds{std::llround(boot_seconds * 500)};
+    settings.store.schedule = simulated::boot_schedule{half_boot, half_boot};
+    settings.record_exchanges = values.count("record") != 0;
+
+    boost::asio::io_context io;
+    simulated::simulator server{io.get_executor(), std::move(settings)};
+    const auto bound = server.listen(*endpoint);
+    if (!bound) {
+        std::cerr << "podsession simulate-runpod: cannot listen on " << listen << ": "
+                  << bound.error().message() << '\n';
+        return exit_failure;
+    }
+    std::cout << net::format_endpoint(*bound) << '\n';
+    if (!generated_key_file.empty()) {
+        std::cout << "api-key-file " << generated_key_file << '\n';
+    }
+    std::cout.flush();
+    spdlog::info("RunPod simulator started address={} boot_seconds={}",
+                 net::format_endpoint(*bound), boot_seconds);
+
+    boost::asio::signal_set signals{io, SIGINT, SIGTERM};
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
+        if (!error) {
+            spdlog::info("RunPod simulator stopping signal={}", signal);
+            server.stop();
+        }
+    });
+    io.run();
+    spdlog::info("RunPod simulator stopped");
+    return exit_ok;
+}
+
+}  // namespace podsession::controller::cli

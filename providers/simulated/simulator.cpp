@@ -1,0 +1,371 @@
+#include "providers/simulated/simulator.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+namespace podsession::providers::simulated {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace http = net::http;
+
+namespace {
+
+constexpr std::string_view json_type = "application/json";
+constexpr std::string_view problem_type = "application/problem+json";
+
+net::response to_response(outcome result) {
+    net::response message;
+    message.status = result.status;
+    if (result.status != 204) {
+        message.headers.set(http::field::content_type,
+                            result.status >= 400 ? problem_type : json_type);
+        message.body = std::move(result.body);
+    }
+    return message;
+}
+
+bool has_valid_key(const net::server_request& request, std::string_view api_key) {
+    const auto found = request.message.headers.find(http::field::authorization);
+    if (found == request.message.headers.end()) {
+        return false;
+    }
+    constexpr std::string_view scheme = "Bearer ";
+    const std::string_view value = found->value();
+    if (!value.starts_with(scheme)) {
+        return false;
+    }
+    const std::string_view presented = value.substr(scheme.size());
+    return presented.size() == api_key.size() &&
+           CRYPTO_memcmp(presented.data(), api_key.data(), api_key.size()) == 0;
+}
+
+outcome unauthorized(const net::server_request& request) {
+    const bool missing =
+        request.message.headers.find(http::field::authorization) == request.message.headers.end();
+    return problem(401, missing ? "missing bearer token" : "invalid bearer token");
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<net::reply>> fault_script::before(operation,
+                                                                 const net::server_request&) {
+    co_return std::nullopt;
+}
+
+asio::awaitable<void> fault_script::after(operation, const net::server_request&, net::reply&) {
+    co_return;
+}
+
+std::string_view to_string(operation value) {
+    switch (value) {
+        case operation::create_pod:
+            return "createPod";
+        case operation::list_pods:
+            return "listPods";
+        case operation::get_pod:
+            return "getPod";
+        case operation::delete_pod:
+            return "deletePod";
+        case operation::pod_action:
+            return "podAction";
+    }
+    return "unknown";
+}
+
+std::vector<rate_limit_policy> default_rate_limits() {
+    using std::chrono::seconds;
+    return {{"minute", 600, seconds{60}}, {"hour", 30'000, seconds{3600}},
+            {"day", 500'000, seconds{86'400}}};
+}
+
+struct simulator::state {
+    simulator_options options;
+    pod_store store;
+    std::map<operation, std::size_t> calls;
+    std::vector<exchange_record> exchanges;
+
+    // Fixed windows that start with the first request after the last one ended.
+    struct window_usage {
+        sim_clock::time_point started{};
+        std::int64_t used = 0;
+    };
+    std::vector<window_usage> usage;
+
+    explicit state(simulator_options options_)
+        : options{std::move(options_)},
+          store{options.store},
+          usage(options.rate_limits.size()) {}
+
+    // Sets the rate limit headers on `message`. With `consume`, also counts
+    // the request against every window and returns the seconds to wait when
+    // one is exhausted.
+    std::optional<std::chrono::seconds> take_quota(net::response& message, bool consume) {
+        const auto now = store.now();
+        std::optional<std::chrono::seconds> wait;
+        std::string remaining_header;
+        std::string policy_header;
+        for (std::size_t i = 0; i < usage.size(); ++i) {
+            const auto& policy = options.rate_limits[i];
+            auto& window = usage[i];
+            if (now - window.started >= policy.length) {
+                window = window_usage{now, 0};
+            }
+            const auto reset = std::chrono::ceil<std::chrono::seconds>(
+                window.started + policy.length - now);
+            if (window.used >= policy.quota) {
+                wait = std::max(wait.value_or(reset), reset);
+            } else if (consume) {
+                ++window.used;
+            }
+            const auto separator = i == 0 ? "" : ", ";
+            remaining_header += separator + ("\"" + policy.name + "\";r=") +
+                                std::to_string(policy.quota - window.used) +
+                                ";t=" + std::to_string(reset.count());
+            policy_header += separator + ("\"" + policy.name + "\";q=") +
+                             std::to_string(policy.quota) + ";w=" +
+                             std::to_string(policy.length.count());
+        }
+        if (!usage.empty()) {
+            message.headers.set("RateLimit", remaining_header);
+            message.headers.set("RateLimit-Policy", policy_header);
+        }
+        return wait;
+    }
+
+    outcome apply(operation called, const net::server_request& request) {
+        switch (called) {
+            case operation::create_pod:
+                return store.create(request.message.body);
+            case operation::list_pods:
+                return store.list();
+            case operation::get_pod:
+                return store.get(request.parameter("id"));
+            case operation::delete_pod:
+                return store.remove(request.parameter("id"));
+            case operation::pod_action:
+                return store.act(request.parameter("id"), request.message.body);
+        }
+        return problem(500, "unknown operation");
+    }
+};
+
+namespace {
+
+asio::awaitable<net::reply> serve_api(std::shared_ptr<simulator::state> self, operation called,
+                                      net::server_request& request) {
+    ++self->calls[called];
+
+    // Authenticate, then count the request against the quota.
+    net::reply result{net::response{}};
+    net::response quota_headers;
+    const bool authorized = has_valid_key(request, self->options.api_key);
+    const auto wait = self->take_quota(quota_headers, authorized);
+    if (!authorized) {
+        result = to_response(unauthorized(request));
+    } else {
+        std::optional<net::reply> replaced;
+        if (wait) {
+            result = to_response(problem(429, "rate limit exceeded"));
+            result.message.headers.set(http::field::retry_after, std::to_string(wait->count()));
+        } else if (self->options.faults &&
+                   (replaced = co_await self->options.faults->before(called, request))) {
+            result = std::move(*replaced);
+        } else {
+            result = to_response(self->apply(called, request));
+            if (self->options.faults) {
+                co_await self->options.faults->after(called, request, result);
+            }
+        }
+    }
+    for (const auto& field : quota_headers.headers) {
+        result.message.headers.set(field.name_string(), field.value());
+    }
+
+    spdlog::debug("simulated RunPod request operation={} status={}", to_string(called),
+                  result.message.status);
+    if (self->options.record_exchanges) {
+        const auto type = result.message.headers.find(http::field::content_type);
+        self->exchanges.push_back(exchange_record{
+            .called = called,
+            .method = std::string{http::to_string(request.message.method)},
+            .target = request.message.target,
+            .status = result.message.status,
+            .request_body = request.message.body,
+            .response_body = result.message.body,
+            .content_type = type != result.message.headers.end() ? std::string{type->value()} : ""});
+    }
+    co_return result;
+}
+
+json::object exchange_to_json(const exchange_record& record) {
+    return json::object{{"operation", to_string(record.called)},
+                        {"method", record.method},
+                        {"target", record.target},
+                        {"status", record.status},
+                        {"requestBody", record.request_body},
+                        {"responseBody", record.response_body},
+                        {"contentType", record.content_type}};
+}
+
+asio::awaitable<net::reply> serve_admin(std::shared_ptr<simulator::state> self,
+                                        std::string_view action, net::server_request& request) {
+    if (!has_valid_key(request, self->options.api_key)) {
+        co_return to_response(unauthorized(request));
+    }
+    if (action == "state") {
+        json::object calls;
+        for (const auto called : {operation::create_pod, operation::list_pods, operation::get_pod,
+                                  operation::delete_pod, operation::pod_action}) {
+            const auto found = self->calls.find(called);
+            calls[to_string(called)] = found != self->calls.end() ? found->second : 0;
+        }
+        json::object body{{"pods", self->store.admin_pods()}, {"calls", std::move(calls)}};
+        co_return to_response(outcome{200, json::serialize(body)});
+    }
+    if (action == "add") {
+        co_return to_response(self->store.admin_add(request.message.body));
+    }
+    if (action == "status") {
+        co_return to_response(
+            self->store.admin_set_status(request.parameter("id"), request.message.body));
+    }
+    if (action == "capacity") {
+        co_return to_response(self->store.admin_set_capacity(request.message.body));
+    }
+    if (!self->options.record_exchanges) {
+        co_return to_response(problem(404, "exchanges are recorded only with recording enabled"));
+    }
+    json::array exchanges;
+    for (const auto& record : self->exchanges) {
+        exchanges.push_back(exchange_to_json(record));
+    }
+    co_return to_response(
+        outcome{200, json::serialize(json::object{{"exchanges", std::move(exchanges)}})});
+}
+
+net::router make_routes(const std::shared_ptr<simulator::state>& self) {
+    net::router routes;
+    const auto api = [&](http::verb method, std::string_view pattern, operation called) {
+        routes.add(method, pattern, [self, called](net::server_request& request) {
+            return serve_api(self, called, request);
+        });
+    };
+    api(http::verb::post, "/v2/pods", operation::create_pod);
+    api(http::verb::get, "/v2/pods", operation::list_pods);
+    api(http::verb::get, "/v2/pods/{id}", operation::get_pod);
+    api(http::verb::delete_, "/v2/pods/{id}", operation::delete_pod);
+    api(http::verb::post, "/v2/pods/{id}/action", operation::pod_action);
+
+    const auto admin = [&](http::verb method, std::string_view pattern, std::string_view action) {
+        routes.add(method, pattern, [self, action](net::server_request& request) {
+            return serve_admin(self, action, request);
+        });
+    };
+    admin(http::verb::get, "/_sim/state", "state");
+    admin(http::verb::post, "/_sim/pods", "add");
+    admin(http::verb::put, "/_sim/pods/{id}/status", "status");
+    admin(http::verb::put, "/_sim/capacity", "capacity");
+    admin(http::verb::get, "/_sim/exchanges", "exchanges");
+
+    routes.set_error_responder([](unsigned status, const net::server_request&) {
+        return to_response(
+            problem(status, status == 404 ? "resource not found"
+                                          : "The requested method is not allowed for this path."));
+    });
+    return routes;
+}
+
+}  // namespace
+
+simulator::simulator(executor_type executor, simulator_options options) {
+    if (options.api_key.empty()) {
+        throw std::invalid_argument{"the simulator needs a non-empty API key"};
+    }
+    const auto server_options = options.server;
+    state_ = std::make_shared<state>(std::move(options));
+    server_ = std::make_unique<net::server>(std::move(executor), make_routes(state_), server_options);
+}
+
+simulator::~simulator() {
+    stop();
+}
+
+boost::system::result<asio::ip::tcp::endpoint> simulator::listen(
+    const asio::ip::tcp::endpoint& endpoint) {
+    auto bound = server_->listen(endpoint);
+    if (bound) {
+        endpoint_ = *bound;
+    }
+    return bound;
+}
+
+void simulator::stop() {
+    server_->stop();
+}
+
+std::string simulator::base_url() const {
+    return endpoint_ ? "http://" + net::format_endpoint(*endpoint_) : std::string{};
+}
+
+pod_store& simulator::store() noexcept {
+    return state_->store;
+}
+
+std::map<operation, std::size_t> simulator::call_counts() const {
+    return state_->calls;
+}
+
+const std::vector<exchange_record>& simulator::exchanges() const noexcept {
+    return state_->exchanges;
+}
+
+std::string generate_api_key() {
+    unsigned char bytes[32];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) {
+        throw std::runtime_error{"OpenSSL RAND_bytes failed"};
+    }
+    static constexpr char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string key;
+    std::uint32_t bits = 0;
+    int bit_count = 0;
+    for (const unsigned char byte : bytes) {
+        bits = (bits << 8) | byte;
+        bit_count += 8;
+        while (bit_count >= 6) {
+            bit_count -= 6;
+            key += alphabet[(bits >> bit_count) & 0x3F];
+        }
+    }
+    if (bit_count > 0) {
+        key += alphabet[(bits << (6 - bit_count)) & 0x3F];
+    }
+    return key;
+}
+
+in_process_simulator start_in_process(asio::any_io_executor executor, simulator_options options) {
+    if (options.api_key.empty()) {
+        options.api_key = generate_api_key();
+    }
+    in_process_simulator started;
+    started.api_key = options.api_key;
+    started.server = std::make_unique<simulator>(std::move(executor), std::move(options));
+    const auto bound =
+        started.server->listen(asio::ip::tcp::endpoint{asio::ip::address_v4::loopback(), 0});
+    if (!bound) {
+        throw std::system_error{bound.error(), "cannot bind the RunPod simulator to 127.0.0.1"};
+    }
+    started.base_url = started.server->base_url();
+    return started;
+}
+
+}  // namespace podsession::providers::simulated

@@ -1,0 +1,145 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/result.hpp>
+
+#include "net/server.hpp"
+#include "providers/simulated/pod_store.hpp"
+
+namespace podsession::providers::simulated {
+
+// The RunPod API operations the simulator serves, named as RunPod's
+// specification names them (`to_string`).
+enum class operation { create_pod, list_pods, get_pod, delete_pod, pod_action };
+
+[[nodiscard]] std::string_view to_string(operation value);
+
+// The extension point for scripted faults (a 500 after a create, a lost
+// response, listing lag, 429 bursts, slow answers). Both hooks run on the
+// simulator's executor for every authenticated RunPod API request.
+class fault_script {
+public:
+    virtual ~fault_script() = default;
+
+    // Runs before the pod store sees the request. A reply returned here is sent
+    // instead and the request has no effect. May wait (co_await a timer) to
+    // simulate a slow API.
+    [[nodiscard]] virtual boost::asio::awaitable<std::optional<net::reply>> before(
+        operation operation, const net::server_request& request);
+
+    // Runs after the pod store applied the request, with the reply about to be
+    // sent, which it may replace: a 500 although the pod exists, or
+    // `net::reply_mode::close_without_reply` for a lost response.
+    [[nodiscard]] virtual boost::asio::awaitable<void> after(operation operation,
+                                                             const net::server_request& request,
+                                                             net::reply& reply);
+};
+
+// One quota window of the simulated rate limit.
+struct rate_limit_policy {
+    std::string name;
+    std::int64_t quota = 0;
+    std::chrono::seconds length{};
+};
+
+// Ten times the example quotas of RunPod's specification (60 per minute, 3000
+// per hour, 50000 per day), so that tests rarely meet them by accident.
+[[nodiscard]] std::vector<rate_limit_policy> default_rate_limits();
+
+struct simulator_options {
+    // The only key that the simulator accepts as `Authorization: Bearer`.
+    std::string api_key;
+    store_options store;
+    std::vector<rate_limit_policy> rate_limits = default_rate_limits();
+    // Keeps every RunPod API request and response body for `/_sim/exchanges`.
+    // They contain env values: for tests only.
+    bool record_exchanges = false;
+    std::shared_ptr<fault_script> faults;
+    net::server_options server;
+};
+
+// A recorded request and response of the RunPod API.
+struct exchange_record {
+    operation called;
+    std::string method;
+    std::string target;
+    unsigned status = 0;
+    std::string request_body;
+    std::string response_body;
+    std::string content_type;
+};
+
+// A RunPod-compatible HTTP server: `POST/GET /v2/pods`, `GET/DELETE
+// /v2/pods/{id}`, `POST /v2/pods/{id}/action`, in the shapes of RunPod's REST
+// v2 specification, with `RateLimit` headers on every response and
+// `application/problem+json` errors.
+//
+// The administration API, behind the same key, lives under `/_sim/`, which no
+// RunPod path can clash with:
+//   GET  /_sim/state              every pod (deleted ones too) and call counts
+//   POST /_sim/pods               add a pod directly (an orphan, another
+//                                 controller's pod); see `pod_store::admin_add`
+//   PUT  /_sim/pods/{id}/status   pin a status: {"status": "ERROR"}
+//   PUT  /_sim/capacity           {"gpuId": "...", "available": false}
+//   GET  /_sim/exchanges          recorded bodies, with `record_exchanges`
+class simulator {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    // Throws `std::invalid_argument` for an empty API key.
+    simulator(executor_type executor, simulator_options options);
+    ~simulator();
+    simulator(const simulator&) = delete;
+    simulator& operator=(const simulator&) = delete;
+
+    // Binds and starts serving; returns the bound endpoint.
+    [[nodiscard]] boost::system::result<boost::asio::ip::tcp::endpoint> listen(
+        const boost::asio::ip::tcp::endpoint& endpoint);
+    void stop();
+
+    // `http://ADDR:PORT` of the bound endpoint; empty before `listen`.
+    [[nodiscard]] std::string base_url() const;
+
+    [[nodiscard]] pod_store& store() noexcept;
+    // Requests per operation, authenticated or not.
+    [[nodiscard]] std::map<operation, std::size_t> call_counts() const;
+    [[nodiscard]] const std::vector<exchange_record>& exchanges() const noexcept;
+
+    struct state;
+
+private:
+    std::shared_ptr<state> state_;
+    std::unique_ptr<net::server> server_;
+    std::optional<boost::asio::ip::tcp::endpoint> endpoint_;
+};
+
+// Returns 32 random bytes from OpenSSL, base64url-encoded without padding.
+[[nodiscard]] std::string generate_api_key();
+
+// A simulator serving on a loopback port, for `podsession run --provider
+// simulated` and for tests.
+struct in_process_simulator {
+    std::unique_ptr<simulator> server;
+    std::string base_url;
+    std::string api_key;
+};
+
+// Starts a simulator on 127.0.0.1 with a port from the OS. An empty
+// `options.api_key` is replaced by `generate_api_key()`. Throws
+// `std::system_error` when the port cannot be bound.
+[[nodiscard]] in_process_simulator start_in_process(boost::asio::any_io_executor executor,
+                                                    simulator_options options = {});
+
+}  // namespace podsession::providers::simulated
