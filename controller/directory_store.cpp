@@ -548,7 +548,10 @@ void directory_store::record_event(const crd::object_meta& /*metadata*/,
 
 void directory_store::describe_token(const crd::object_meta& metadata,
                                      crd::pod_session_status& status) const {
-    status.token_file = token_path(metadata).string();
+    std::error_code error;
+    const auto path = token_path(metadata);
+    const auto absolute = std::filesystem::absolute(path, error);
+    status.token_file = error ? path.string() : absolute.lexically_normal().string();
 }
 
 }  // namespace podsession::controller

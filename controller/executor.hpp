@@ -29,6 +29,9 @@ struct executor_options {
     // How often the provider's pod list is read in full. Every session is planned
     // again after each list.
     std::chrono::milliseconds resync_interval{std::chrono::seconds{30}};
+    // The list interval while some pod is booting, so that RUNNING is noticed
+    // soon after it happens.
+    std::chrono::milliseconds poll_interval{std::chrono::seconds{5}};
     std::chrono::milliseconds create_backoff_base{std::chrono::seconds{5}};
     std::chrono::milliseconds create_backoff_max{std::chrono::minutes{5}};
     std::chrono::milliseconds retry_backoff_base{std::chrono::seconds{1}};

@@ -322,7 +322,14 @@ asio::awaitable<void> executor::resync_loop() {
         if (stopped_) {
             break;
         }
-        resync_timer_.expires_after(options_.resync_interval);
+        const bool booting = std::ranges::any_of(sessions_, [](const auto& entry) {
+            const auto& status = entry.second->session.status;
+            return status.phase == crd::session_phase::provisioning ||
+                   (status.phase == crd::session_phase::pending && status.create_requested_at);
+        });
+        resync_timer_.expires_after(booting
+                                        ? std::min(options_.poll_interval, options_.resync_interval)
+                                        : options_.resync_interval);
         co_await resync_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
 }

@@ -10,11 +10,12 @@ namespace cli = podsession::controller::cli;
 namespace {
 
 constexpr std::array commands{
+    cli::command{"run", "run the controller", cli::run_run},
     cli::command{"validate", "check PodSession YAML files offline", cli::run_validate},
-    cli::command{"version", "print the version", cli::run_version},
     cli::command{"sign", "sign a URL for a pod with auth: signedUrl", cli::run_sign},
     cli::command{"verify", "check a signed URL as the pod does", cli::run_verify},
     cli::command{"simulate-runpod", "serve a simulated RunPod API", cli::run_simulate_runpod},
+    cli::command{"version", "print the version", cli::run_version},
 };
 
 void print_usage(std::ostream& out) {

@@ -59,8 +59,8 @@ class session_store {
     // Returns the session's token, creating and persisting it first if it has
     // none yet. Called before every create, so no pod exists whose token is not
     // stored.
-    [[nodiscard]] virtual boost::asio::awaitable<boost::system::result<auth::session_token>> ensure_token(
-        const crd::object_meta& metadata) = 0;
+    [[nodiscard]] virtual boost::asio::awaitable<boost::system::result<auth::session_token>>
+    ensure_token(const crd::object_meta& metadata) = 0;
 
     // Readies the session for its first pod (Kubernetes: adds the cleanup
     // finalizer), so a deletion cannot lose track of the pod.

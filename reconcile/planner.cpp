@@ -286,9 +286,13 @@ class session_planner {
     void plan_with_pod(const observed_pod& pod) {
         auto& status = plan_.status;
         if (status.pod_id != pod.id) {
-            plan_.notes.push_back(
-                {key_, note_type::normal, "Adopted",
-                 "pod " + pod.id + " (" + pod.gpu_type + ") belongs to this session"});
+            // A pod answering this session's own create request is not news; one
+            // found otherwise (after a restart, or a lost status) is.
+            if (!status.create_requested_at) {
+                plan_.notes.push_back(
+                    {key_, note_type::normal, "Adopted",
+                     "pod " + pod.id + " (" + pod.gpu_type + ") belongs to this session"});
+            }
             status.pod_id = pod.id;
             status.ready_at.reset();
             status.created_at.reset();

@@ -8,4 +8,4 @@ repo_root=$(cd "$(dirname "$0")/.." && pwd)
 "$repo_root/scripts/install-deps.sh"
 "$repo_root/scripts/build.sh"
 exec "${PODSESSION_BUILD_DIR:-$repo_root/build}/podsession" run \
-    --sessions-dir "$repo_root/manifests/examples" --provider simulated "$@"
+    --sessions-dir "$repo_root/manifests/examples" --provider simulated --poll-interval 1s "$@"

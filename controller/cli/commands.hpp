@@ -22,6 +22,7 @@ inline constexpr int exit_failure = 1;
 // The command line itself is wrong.
 inline constexpr int exit_usage = 2;
 
+int run_run(std::span<char* const> args);
 int run_version(std::span<char* const> args);
 int run_validate(std::span<char* const> args);
 int run_sign(std::span<char* const> args);

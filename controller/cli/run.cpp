@@ -1,0 +1,157 @@
+#include <iostream>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
+
+#include "controller/cli/commands.hpp"
+#include "controller/duration.hpp"
+#include "controller/log.hpp"
+#include "controller/runtime.hpp"
+#include "crd/validate.hpp"
+
+namespace podsession::controller::cli {
+namespace {
+
+namespace po = boost::program_options;
+
+std::chrono::milliseconds duration_option(const po::variables_map& values, const char* name) {
+    const auto text = values[name].as<std::string>();
+    const auto parsed = parse_duration(text);
+    if (!parsed) {
+        throw std::invalid_argument(
+            std::string{"--"} + name + " " + text +
+            " is not a duration; write it with units, such as 90s, 15m or 1h30m");
+    }
+    return *parsed;
+}
+
+}  // namespace
+
+int run_run(std::span<char* const> args) {
+    po::options_description options{
+        "usage: podsession run --sessions-dir DIR [options]\n\n"
+        "Runs the controller: keeps one RunPod pod per live PodSession, publishes its URL\n"
+        "and token, and terminates it when the session expires or is deleted"};
+    // clang-format off
+    options.add_options()
+        ("help,h", "print this help")
+        ("sessions-dir", po::value<std::string>(), "directory mode: read PodSession YAML files from DIR")
+        ("provider", po::value<std::string>()->default_value("simulated"),
+            "runpod, or simulated for a RunPod simulator inside the process")
+        ("controller-id", po::value<std::string>()->default_value("default"),
+            "1..16 of [a-z0-9]; pods are named psn-<id>-..., and only those are managed")
+        ("listen", po::value<std::string>()->default_value(":8080"),
+            "ADDR:PORT for /metrics, /healthz and /readyz")
+        ("dry-run", "plan and log, but create or terminate no pod")
+        ("default-idle-ttl", po::value<std::string>()->default_value("15m"),
+            "idle TTL of sessions without spec.idleTTLSeconds")
+        ("orphan-grace", po::value<std::string>()->default_value("10m"),
+            "age at which a pod of this controller without a session is terminated")
+        ("create-settle", po::value<std::string>()->default_value("60s"),
+            "how long a new pod may be missing from RunPod's list before it is created again")
+        ("resync-interval", po::value<std::string>()->default_value("30s"),
+            "how often RunPod's pod list is read in full")
+        ("poll-interval", po::value<std::string>()->default_value("5s"),
+            "how often RunPod's pod list is read while a pod is booting")
+        ("rescan-interval", po::value<std::string>()->default_value("10s"),
+            "how often the sessions directory is rescanned besides inotify")
+        ("max-pods", po::value<int>(), "create no pod while this many pods run")
+        ("max-cost-per-hour", po::value<double>(), "create no pod that could lift spend above this many USD per hour")
+        ("workers", po::value<std::size_t>()->default_value(16), "sessions acted on at once")
+        ("runpod-api-key-file", po::value<std::string>(), "file holding the RunPod API key (else RUNPOD_API_KEY)")
+        ("runpod-base-url", po::value<std::string>(), "RunPod API base URL (default https://api.runpod.io)")
+        ("runpod-ca-file", po::value<std::string>(), "PEM file of CAs to trust for RunPod instead of the system's")
+        ("simulated-boot", po::value<std::string>()->default_value("3s"),
+            "with --provider simulated: time a pod takes from create to RUNNING")
+        ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn or error");
+    // clang-format on
+
+    po::variables_map values;
+    run_options settings;
+    try {
+        po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
+                      .options(options)
+                      .run(),
+                  values);
+        if (values.count("help")) {
+            std::cout << options << "\n";
+            return exit_ok;
+        }
+        log::setup(values["log-level"].as<std::string>());
+
+        if (values.count("sessions-dir")) {
+            settings.sessions_dir = values["sessions-dir"].as<std::string>();
+        }
+        const auto provider = values["provider"].as<std::string>();
+        if (provider == "runpod") {
+            settings.provider = provider_kind::runpod;
+        } else if (provider == "simulated") {
+            settings.provider = provider_kind::simulated;
+        } else {
+            throw std::invalid_argument("--provider " + provider + " is not runpod or simulated");
+        }
+        settings.controller_id = values["controller-id"].as<std::string>();
+        if (!crd::is_controller_id(settings.controller_id)) {
+            throw std::invalid_argument(
+                "--controller-id " + settings.controller_id +
+                " must be 1..16 lowercase letters or digits, without dashes");
+        }
+        settings.listen = values["listen"].as<std::string>();
+        settings.dry_run = values.count("dry-run") > 0;
+        settings.default_idle_ttl = duration_option(values, "default-idle-ttl");
+        settings.orphan_grace = duration_option(values, "orphan-grace");
+        settings.create_settle = duration_option(values, "create-settle");
+        settings.resync_interval = duration_option(values, "resync-interval");
+        settings.rescan_interval = duration_option(values, "rescan-interval");
+        settings.poll_interval = duration_option(values, "poll-interval");
+        settings.simulated_boot = duration_option(values, "simulated-boot");
+        if (settings.default_idle_ttl < std::chrono::seconds{1}) {
+            throw std::invalid_argument("--default-idle-ttl must be at least 1s");
+        }
+        if (settings.resync_interval < std::chrono::milliseconds{100} ||
+            settings.rescan_interval < std::chrono::milliseconds{100} ||
+            settings.poll_interval < std::chrono::milliseconds{100}) {
+            throw std::invalid_argument(
+                "--resync-interval, --poll-interval and --rescan-interval must be at least 100ms");
+        }
+        if (values.count("max-pods")) {
+            settings.max_pods = values["max-pods"].as<int>();
+            if (*settings.max_pods < 0) {
+                throw std::invalid_argument("--max-pods must not be negative");
+            }
+        }
+        if (values.count("max-cost-per-hour")) {
+            settings.max_cost_per_hour = values["max-cost-per-hour"].as<double>();
+            if (!(*settings.max_cost_per_hour >= 0)) {
+                throw std::invalid_argument(
+                    "--max-cost-per-hour must be a non-negative number of USD");
+            }
+        }
+        settings.workers = values["workers"].as<std::size_t>();
+        if (settings.workers == 0 || settings.workers > 1024) {
+            throw std::invalid_argument("--workers must be 1..1024");
+        }
+        if (values.count("runpod-api-key-file")) {
+            settings.runpod_api_key_file = values["runpod-api-key-file"].as<std::string>();
+        }
+        if (values.count("runpod-base-url")) {
+            settings.runpod_base_url = values["runpod-base-url"].as<std::string>();
+        }
+        if (values.count("runpod-ca-file")) {
+            settings.runpod_ca_file = values["runpod-ca-file"].as<std::string>();
+        }
+    } catch (const std::exception& error) {
+        std::cerr << "podsession run: " << error.what() << "\n";
+        return exit_usage;
+    }
+
+    try {
+        return run_controller(settings);
+    } catch (const std::exception& error) {
+        std::cerr << "podsession run: " << error.what() << "\n";
+        return exit_failure;
+    }
+}
+
+}  // namespace podsession::controller::cli

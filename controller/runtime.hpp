@@ -1,0 +1,43 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace podsession::controller {
+
+enum class provider_kind { runpod, simulated };
+
+// Everything `podsession run` is told on its command line.
+struct run_options {
+    std::filesystem::path sessions_dir;
+    std::filesystem::path kubeconfig;
+    provider_kind provider = provider_kind::simulated;
+    std::string controller_id = "default";
+    std::string namespace_name;
+    std::string listen = ":8080";
+    bool leader_elect = false;
+    bool dry_run = false;
+    std::chrono::milliseconds default_idle_ttl{std::chrono::minutes{15}};
+    std::chrono::milliseconds orphan_grace{std::chrono::minutes{10}};
+    std::chrono::milliseconds create_settle{std::chrono::seconds{60}};
+    std::chrono::milliseconds resync_interval{std::chrono::seconds{30}};
+    std::chrono::milliseconds poll_interval{std::chrono::seconds{5}};
+    std::chrono::milliseconds rescan_interval{std::chrono::seconds{10}};
+    std::optional<int> max_pods;
+    std::optional<double> max_cost_per_hour;
+    std::size_t workers = 16;
+    std::filesystem::path runpod_api_key_file;
+    std::string runpod_base_url;
+    std::filesystem::path runpod_ca_file;
+    // Time a simulated pod takes from create to RUNNING.
+    std::chrono::milliseconds simulated_boot{std::chrono::seconds{3}};
+};
+
+// Assembles the controller from the options and runs it until SIGINT or
+// SIGTERM. Returns the process exit status. Configuration errors throw
+// `std::runtime_error` with a complete message, before anything runs.
+[[nodiscard]] int run_controller(const run_options& options);
+
+}  // namespace podsession::controller
