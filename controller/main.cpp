@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::array commands{
     cli::command{"run", "run the controller", cli::run_run},
+    cli::command{"touch", "mark a session as in use (directory mode)", cli::run_touch},
     cli::command{"validate", "check PodSession YAML files offline", cli::run_validate},
     cli::command{"sign", "sign a URL for a pod with auth: signedUrl", cli::run_sign},
     cli::command{"verify", "check a signed URL as the pod does", cli::run_verify},

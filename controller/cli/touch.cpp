@@ -1,0 +1,141 @@
+#include <sys/stat.h>
+#include <filesystem>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+#include "controller/cli/commands.hpp"
+#include "controller/files.hpp"
+#include "controller/session_files.hpp"
+#include "controller/touch_file.hpp"
+#include "crd/validate.hpp"
+
+namespace podsession::controller::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+
+std::optional<fs::path> find_session_file(const fs::path& directory, const std::string& key) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator{directory}) {
+        if (is_session_file_name(entry.path()) && entry.is_regular_file()) {
+            files.push_back(entry.path());
+        }
+    }
+    // The same order the controller reads them in, so the file it owns wins.
+    std::ranges::sort(files);
+    for (const auto& file : files) {
+        const auto text = read_file(file);
+        if (!text) {
+            continue;
+        }
+        for (const auto& entry : decode_session_file(*text).entries) {
+            if (entry.key == key) {
+                return file;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+int run_touch(std::span<char* const> args) {
+    po::options_description options{
+        "usage: podsession touch NAME [-n NAMESPACE] --sessions-dir DIR [--time RFC3339]\n\n"
+        "Marks a session as in use by setting its podsession.io/last-touched annotation,\n"
+        "in the file that declares it"};
+    // clang-format off
+    options.add_options()
+        ("help,h", "print this help")
+        ("namespace,n", po::value<std::string>()->default_value("default"), "namespace of the session")
+        ("sessions-dir", po::value<std::string>(), "the directory the controller reads")
+        ("time", po::value<std::string>(), "the touch time, RFC 3339 (default: now)");
+    // clang-format on
+    po::options_description hidden;
+    hidden.add_options()("name", po::value<std::string>(), "");
+    po::options_description all;
+    all.add(options).add(hidden);
+    po::positional_options_description positional;
+    positional.add("name", 1);
+
+    po::variables_map values;
+    try {
+        po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
+                      .options(all)
+                      .positional(positional)
+                      .run(),
+                  values);
+    } catch (const po::error& error) {
+        std::cerr << "podsession touch: " << error.what() << "\n";
+        return exit_usage;
+    }
+    if (values.count("help")) {
+        std::cout << options << "\n";
+        return exit_ok;
+    }
+    if (!values.count("name") || !values.count("sessions-dir")) {
+        std::cerr << "podsession touch: name the session and pass --sessions-dir DIR\n"
+                  << options << "\n";
+        return exit_usage;
+    }
+    const auto name = values["name"].as<std::string>();
+    const auto namespace_name = values["namespace"].as<std::string>();
+    const fs::path directory{values["sessions-dir"].as<std::string>()};
+    const std::string key = namespace_name + "/" + name;
+
+    auto when = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    if (values.count("time")) {
+        const auto parsed = crd::parse_rfc3339(values["time"].as<std::string>());
+        if (!parsed) {
+            std::cerr << "podsession touch: --time " << values["time"].as<std::string>()
+                      << " is not an RFC 3339 time such as 2026-12-04T19:37:02Z\n";
+            return exit_usage;
+        }
+        when = *parsed;
+    }
+
+    std::error_code error;
+    if (!fs::is_directory(directory, error)) {
+        std::cerr << "podsession touch: --sessions-dir " << directory.string()
+                  << " is not a directory\n";
+        return exit_failure;
+    }
+    const auto file = find_session_file(directory, key);
+    if (!file) {
+        std::cerr << "podsession touch: PodSession " << key << " not found in "
+                  << directory.string() << "; check the name and -n NAMESPACE\n";
+        return exit_failure;
+    }
+
+    const auto text = read_file(*file);
+    if (!text) {
+        std::cerr << "podsession touch: cannot read " << file->string() << ": "
+                  << text.error().message() << "\n";
+        return exit_failure;
+    }
+    const auto edit = touch_session_text(*text, namespace_name, name, when);
+    if (!edit) {
+        std::cerr << "podsession touch: PodSession " << key << " not found in " << file->string()
+                  << "\n";
+        return exit_failure;
+    }
+    struct ::stat info {};
+    const mode_t mode = ::stat(file->c_str(), &info) == 0 ? (info.st_mode & 07777) : 0644;
+    if (const auto write_error = write_file_atomically(*file, edit->text, mode)) {
+        std::cerr << "podsession touch: cannot write " << file->string() << ": "
+                  << write_error.message() << "\n";
+        return exit_failure;
+    }
+    if (edit->reformatted) {
+        std::cerr << "podsession touch: " << file->string()
+                  << ": the session's metadata uses flow style, so its document was written anew "
+                     "and lost its comments\n";
+    }
+    std::cout << "touched PodSession " << key << " in " << file->string() << " at "
+              << crd::format_rfc3339(when) << "\n";
+    return exit_ok;
+}
+
+}  // namespace podsession::controller::cli
