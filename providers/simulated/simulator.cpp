@@ -193,28 +193,38 @@ asio::awaitable<net::reply> serve_api(std::shared_ptr<simulator::state> self, op
     spdlog::debug("simulated RunPod request operation={} status={}", to_string(called),
                   result.message.status);
     if (self->options.record_exchanges) {
-        const auto type = result.message.headers.find(http::field::content_type);
-        self->exchanges.push_back(exchange_record{
-            .called = called,
-            .method = std::string{http::to_string(request.message.method)},
-            .target = request.message.target,
-            .status = result.message.status,
-            .request_body = request.message.body,
-            .response_body = result.message.body,
-            .content_type = type != result.message.headers.end() ? std::string{type->value()} : ""});
+        exchange_record record{.called = called,
+                               .method = std::string{http::to_string(request.message.method)},
+                               .target = request.message.target,
+                               .status = result.message.status,
+                               .request_body = request.message.body,
+                               .response_body = result.message.body,
+                               .response_headers = {}};
+        for (const auto& field : result.message.headers) {
+            record.response_headers.emplace_back(field.name_string(), field.value());
+        }
+        self->exchanges.push_back(std::move(record));
     }
     co_return result;
 }
 
-json::object exchange_to_json(const exchange_record& record) {
+}  // namespace
+
+json::object to_json(const exchange_record& record) {
+    json::object headers;
+    for (const auto& [name, value] : record.response_headers) {
+        headers[name] = value;
+    }
     return json::object{{"operation", to_string(record.called)},
                         {"method", record.method},
                         {"target", record.target},
                         {"status", record.status},
                         {"requestBody", record.request_body},
                         {"responseBody", record.response_body},
-                        {"contentType", record.content_type}};
+                        {"responseHeaders", std::move(headers)}};
 }
+
+namespace {
 
 asio::awaitable<net::reply> serve_admin(std::shared_ptr<simulator::state> self,
                                         std::string_view action, net::server_request& request) {
@@ -246,7 +256,7 @@ asio::awaitable<net::reply> serve_admin(std::shared_ptr<simulator::state> self,
     }
     json::array exchanges;
     for (const auto& record : self->exchanges) {
-        exchanges.push_back(exchange_to_json(record));
+        exchanges.push_back(to_json(record));
     }
     co_return to_response(
         outcome{200, json::serialize(json::object{{"exchanges", std::move(exchanges)}})});
@@ -276,10 +286,12 @@ net::router make_routes(const std::shared_ptr<simulator::state>& self) {
     admin(http::verb::put, "/_sim/capacity", "capacity");
     admin(http::verb::get, "/_sim/exchanges", "exchanges");
 
-    routes.set_error_responder([](unsigned status, const net::server_request&) {
-        return to_response(
+    routes.set_error_responder([self](unsigned status, const net::server_request&) {
+        auto message = to_response(
             problem(status, status == 404 ? "resource not found"
                                           : "The requested method is not allowed for this path."));
+        (void)self->take_quota(message, false);
+        return message;
     });
     return routes;
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -78,8 +79,12 @@ struct exchange_record {
     unsigned status = 0;
     std::string request_body;
     std::string response_body;
-    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> response_headers;
 };
+
+// Encodes a record as `/_sim/exchanges` lists it: `operation`, `method`,
+// `target`, `status`, `requestBody`, `responseBody` and `responseHeaders`.
+[[nodiscard]] boost::json::object to_json(const exchange_record& record);
 
 // A RunPod-compatible HTTP server: `POST/GET /v2/pods`, `GET/DELETE
 // /v2/pods/{id}`, `POST /v2/pods/{id}/action`, in the shapes of RunPod's REST

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -329,6 +330,28 @@ TEST_F(runpod_client_test, tracks_rate_limit_headers) {
     EXPECT_EQ(minute->remaining, 599);
     EXPECT_EQ(minute->length, 60s);
     EXPECT_NE(runpod.last_rate_limit().find("day"), nullptr);
+}
+
+TEST_F(runpod_client_test, unknown_path_and_method_are_problems_with_rate_limit) {
+    net::client raw{io_.get_executor(), simulator_.base_url};
+    for (const auto& [method, target, status] :
+         {std::tuple{net::http::verb::get, "/v2/unknown", 404U},
+          std::tuple{net::http::verb::put, "/v2/pods", 405U}}) {
+        SCOPED_TRACE(target);
+        net::request message;
+        message.method = method;
+        message.target = target;
+        message.headers.set(net::http::field::authorization, "Bearer " + simulator_.api_key);
+
+        const auto answer = run_task(io_, raw.send(std::move(message)));
+
+        ASSERT_TRUE(answer) << answer.error().message();
+        EXPECT_EQ(answer->status, status);
+        EXPECT_EQ(answer->headers[net::http::field::content_type], "application/problem+json");
+        EXPECT_NE(answer->headers.find("RateLimit"), answer->headers.end());
+        EXPECT_NE(answer->headers.find("RateLimit-Policy"), answer->headers.end());
+        EXPECT_EQ(json::parse(answer->body).at("status"), status);
+    }
 }
 
 class exhausted_quota_test : public runpod_client_test {
