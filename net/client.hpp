@@ -74,7 +74,7 @@ class response_stream;
 // was not completely written, or its method is idempotent (GET, HEAD, PUT,
 // DELETE, OPTIONS). A POST whose response was lost is never sent twice.
 class client {
-public:
+  public:
     using executor_type = boost::asio::any_io_executor;
 
     // Throws `std::invalid_argument` for a base URL that `parse_origin`
@@ -102,13 +102,13 @@ public:
 
     struct state;
 
-private:
+  private:
     std::shared_ptr<state> state_;
 };
 
 // The body of a streamed response, read one line at a time.
 class response_stream {
-public:
+  public:
     struct state;
 
     explicit response_stream(std::unique_ptr<state> state);
@@ -130,7 +130,7 @@ public:
     // `errc::cancelled`.
     void close();
 
-private:
+  private:
     std::unique_ptr<state> state_;
 };
 

@@ -50,7 +50,7 @@ using handler = std::function<boost::asio::awaitable<reply>(server_request&)>;
 // Maps method and path to a handler. A pattern is a path whose segments are
 // literals or `{name}`, which matches any one non-empty segment.
 class router {
-public:
+  public:
     // Builds the response for a path that matches no route (404) or no route
     // with this method (405); the default is a plain-text body.
     using error_responder = std::function<response(unsigned status, const server_request&)>;
@@ -62,7 +62,7 @@ public:
     // (with an `Allow` header).
     [[nodiscard]] boost::asio::awaitable<reply> dispatch(server_request& request) const;
 
-private:
+  private:
     struct route {
         http::verb method;
         std::vector<std::string> segments;
@@ -85,7 +85,7 @@ struct server_options {
 
 // An HTTP/1.1 server with keep-alive, run on the given executor.
 class server {
-public:
+  public:
     using executor_type = boost::asio::any_io_executor;
 
     server(executor_type executor, router routes, server_options options = {});
@@ -107,7 +107,7 @@ public:
 
     struct state;
 
-private:
+  private:
     std::shared_ptr<state> state_;
 };
 

@@ -9,11 +9,11 @@
 #include <sstream>
 #include <string>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "controller/cli/commands.hpp"
 #include "net/server.hpp"
@@ -46,7 +46,8 @@ std::string read_key_file(const std::string& path) {
 // Writes a generated key to a new private directory, so that it can be
 // handed to a client without printing it.
 std::string write_generated_key(const std::string& key) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "podsession-sim-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "podsession-sim-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
         throw std::runtime_error{"cannot create a directory for the generated API key"};
     }
@@ -80,10 +81,10 @@ int run_simulate_runpod(std::span<char* const> args) {
         "generated and written to a new private file, whose path is the second line of output")(
         "boot-seconds", options::value(&boot_seconds)->default_value(10),
         "seconds from create to RUNNING, half PROVISIONING and half STARTING")(
-        "record", "keep request and response bodies for GET /_sim/exchanges (they contain env "
-                  "values: for tests only)")(
-        "log-level", options::value(&log_level)->default_value("info"),
-        "trace, debug, info, warn or error");
+        "record",
+        "keep request and response bodies for GET /_sim/exchanges (they contain env "
+        "values: for tests only)")("log-level", options::value(&log_level)->default_value("info"),
+                                   "trace, debug, info, warn or error");
 
     options::variables_map values;
     try {
@@ -91,7 +92,8 @@ int run_simulate_runpod(std::span<char* const> args) {
         options::store(options::command_line_parser(words).options(description).run(), values);
         options::notify(values);
     } catch (const options::error& error) {
-        std::cerr << "podsession simulate-runpod: " << error.what() << "\n\n" << description << '\n';
+        std::cerr << "podsession simulate-runpod: " << error.what() << "\n\n"
+                  << description << '\n';
         return exit_usage;
     }
     if (values.count("help") != 0) {

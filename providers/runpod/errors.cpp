@@ -145,10 +145,11 @@ provider_error classify_transport(api_operation operation, const boost::system::
     return classified;
 }
 
-provider_error malformed_response(api_operation operation, unsigned status, std::string_view reason) {
+provider_error malformed_response(api_operation operation, unsigned status,
+                                  std::string_view reason) {
     provider_error error;
     error.code = make_error_code(operation == api_operation::create_pod ? errc::unknown_outcome
-                                                                    : errc::transient);
+                                                                        : errc::transient);
     error.http_status = static_cast<int>(status);
     error.message = "RunPod " + std::string{to_string(operation)} + " returned HTTP " +
                     std::to_string(status) + " with an unreadable body: " + std::string{reason};

@@ -82,8 +82,9 @@ bool is_positive_integer(const json::value* value, std::int64_t minimum) {
 }
 
 bool is_string_array(const json::value& value) {
-    return value.is_array() && std::all_of(value.as_array().begin(), value.as_array().end(),
-                                           [](const json::value& item) { return item.is_string(); });
+    return value.is_array() &&
+           std::all_of(value.as_array().begin(), value.as_array().end(),
+                       [](const json::value& item) { return item.is_string(); });
 }
 
 void reject_unknown_keys(const json::object& object, std::string_view path,
@@ -124,15 +125,17 @@ std::vector<std::string> validate_create(const json::object& body) {
     if (const auto* args = body.if_contains("args"); args != nullptr && !args->is_string()) {
         errors.emplace_back("$.args: must be a string");
     }
-    if (const auto* disk = body.if_contains("disk"); disk != nullptr && !is_positive_integer(disk, 1)) {
+    if (const auto* disk = body.if_contains("disk");
+        disk != nullptr && !is_positive_integer(disk, 1)) {
         errors.emplace_back("$.disk: must be an integer of at least 1");
     }
     if (const auto* cloud = body.if_contains("cloud");
         cloud != nullptr && !(cloud->is_string() && (cloud->as_string() == "SECURE" ||
-                                                      cloud->as_string() == "COMMUNITY"))) {
+                                                     cloud->as_string() == "COMMUNITY"))) {
         errors.emplace_back("$.cloud: must be one of SECURE, COMMUNITY");
     }
-    if (const auto* ids = body.if_contains("dataCenterIds"); ids != nullptr && !is_string_array(*ids)) {
+    if (const auto* ids = body.if_contains("dataCenterIds");
+        ids != nullptr && !is_string_array(*ids)) {
         errors.emplace_back("$.dataCenterIds: must be an array of strings");
     }
     if (const auto* ports = body.if_contains("ports")) {
@@ -173,8 +176,8 @@ std::vector<std::string> validate_create(const json::object& body) {
             errors.emplace_back("$.gpu: must be an object");
         } else {
             const auto& object = gpu->as_object();
-            reject_unknown_keys(object, "$.gpu", {"id", "count", "minCudaVersion", "allowedCudaVersions"},
-                                errors);
+            reject_unknown_keys(object, "$.gpu",
+                                {"id", "count", "minCudaVersion", "allowedCudaVersions"}, errors);
             if (const auto* id = object.if_contains("id"); id == nullptr || !id->is_string()) {
                 errors.emplace_back("$.gpu.id: a string is required");
             }
@@ -202,9 +205,11 @@ std::vector<std::string> validate_create(const json::object& body) {
                     const auto& object = persistent->as_object();
                     reject_unknown_keys(object, "$.mounts.persistent", {"size", "path"}, errors);
                     if (!is_positive_integer(object.if_contains("size"), 10)) {
-                        errors.emplace_back("$.mounts.persistent.size: an integer of at least 10 is required");
+                        errors.emplace_back(
+                            "$.mounts.persistent.size: an integer of at least 10 is required");
                     }
-                    if (const auto* path = object.if_contains("path"); path == nullptr || !path->is_string()) {
+                    if (const auto* path = object.if_contains("path");
+                        path == nullptr || !path->is_string()) {
                         errors.emplace_back("$.mounts.persistent.path: a string is required");
                     }
                 }
@@ -357,10 +362,10 @@ json::object pod_store::to_json(const pod& pod, sim_clock::time_point now) const
     out["gpu"] = json::object{{"id", pod.gpu_id}, {"count", pod.gpu_count}};
     out["cloud"] = text_or("cloud", "SECURE");
     const auto* data_centers = pod.spec.if_contains("dataCenterIds");
-    out["dataCenterId"] = data_centers != nullptr && data_centers->is_array() &&
-                                  !data_centers->as_array().empty()
-                              ? data_centers->as_array().front()
-                              : json::value(simulated_data_center);
+    out["dataCenterId"] =
+        data_centers != nullptr && data_centers->is_array() && !data_centers->as_array().empty()
+            ? data_centers->as_array().front()
+            : json::value(simulated_data_center);
     out["cudaVersion"] = options_.host_cuda_version;
     out["ssh"] = json::object{{"proxy", nullptr}, {"direct", nullptr}};
     out["template"] = nullptr;
@@ -374,11 +379,13 @@ json::object pod_store::to_json(const pod& pod, sim_clock::time_point now) const
         for (const auto& entry : out["ports"].as_array()) {
             const std::string_view text = entry.as_string();
             const auto slash = text.find('/');
-            const auto private_port = static_cast<std::uint16_t>(std::stoi(std::string{text.substr(0, slash)}));
+            const auto private_port =
+                static_cast<std::uint16_t>(std::stoi(std::string{text.substr(0, slash)}));
             const bool tcp = text.substr(slash + 1) == "tcp";
             json::object port{{"private", private_port}, {"type", tcp ? "tcp" : "http"}};
             const auto mapped = pod.public_ports.find(private_port);
-            port["public"] = tcp && mapped != pod.public_ports.end() ? json::value(mapped->second) : json::value(nullptr);
+            port["public"] = tcp && mapped != pod.public_ports.end() ? json::value(mapped->second)
+                                                                     : json::value(nullptr);
             port["ip"] = tcp ? json::value(simulated_public_ip) : json::value(nullptr);
             ports.push_back(std::move(port));
         }
@@ -401,9 +408,8 @@ outcome pod_store::add(const json::object& body, bool check_capacity) {
         return problem(404, "template not found");
     }
     if (body.contains("cpu") == body.contains("gpu")) {
-        return problem(400, body.contains("cpu")
-                                ? "exactly one of gpu or cpu may be set"
-                                : "one of gpu or cpu is required");
+        return problem(400, body.contains("cpu") ? "exactly one of gpu or cpu may be set"
+                                                 : "one of gpu or cpu is required");
     }
     if (body.contains("cpu")) {
         return problem(400, "the simulator places GPU pods only");
@@ -511,7 +517,8 @@ outcome pod_store::act(std::string_view id, std::string_view body) {
     const auto now = options_.now();
     const auto allowed = actions_for(status_at(*pod, now));
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-        return problem(409, "action \"" + std::string{name} + "\" is not valid for the pod's status");
+        return problem(409,
+                       "action \"" + std::string{name} + "\" is not valid for the pod's status");
     }
     if (name == "terminate") {
         pod->deleted = true;
@@ -624,7 +631,8 @@ outcome pod_store::admin_set_capacity(std::string_view body) {
     const auto* object = !error ? parsed.if_object() : nullptr;
     const auto* gpu_id = object != nullptr ? object->if_contains("gpuId") : nullptr;
     const auto* available = object != nullptr ? object->if_contains("available") : nullptr;
-    if (gpu_id == nullptr || !gpu_id->is_string() || available == nullptr || !available->is_bool()) {
+    if (gpu_id == nullptr || !gpu_id->is_string() || available == nullptr ||
+        !available->is_bool()) {
         return problem(422, "a body {\"gpuId\": string, \"available\": boolean} is required");
     }
     const std::string id{gpu_id->as_string()};

@@ -65,7 +65,7 @@ struct outcome {
 // time the store is read, so tests move pods through their life by moving the
 // clock. Not thread-safe: one executor drives it.
 class pod_store {
-public:
+  public:
     explicit pod_store(store_options options = {});
     ~pod_store();
     pod_store(const pod_store&) = delete;
@@ -96,7 +96,7 @@ public:
 
     [[nodiscard]] sim_clock::time_point now() const { return options_.now(); }
 
-private:
+  private:
     struct pod;
 
     [[nodiscard]] pod* find_live(std::string_view id);

@@ -7,9 +7,9 @@
 #include <system_error>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 namespace podsession::providers::simulated {
 
@@ -57,7 +57,7 @@ outcome unauthorized(const net::server_request& request) {
 }  // namespace
 
 asio::awaitable<std::optional<net::reply>> fault_script::before(operation,
-                                                                 const net::server_request&) {
+                                                                const net::server_request&) {
     co_return std::nullopt;
 }
 
@@ -83,7 +83,8 @@ std::string_view to_string(operation value) {
 
 std::vector<rate_limit_policy> default_rate_limits() {
     using std::chrono::seconds;
-    return {{"minute", 600, seconds{60}}, {"hour", 30'000, seconds{3600}},
+    return {{"minute", 600, seconds{60}},
+            {"hour", 30'000, seconds{3600}},
             {"day", 500'000, seconds{86'400}}};
 }
 
@@ -101,9 +102,7 @@ struct simulator::state {
     std::vector<window_usage> usage;
 
     explicit state(simulator_options options_)
-        : options{std::move(options_)},
-          store{options.store},
-          usage(options.rate_limits.size()) {}
+        : options{std::move(options_)}, store{options.store}, usage(options.rate_limits.size()) {}
 
     // Sets the rate limit headers on `message`. With `consume`, also counts
     // the request against every window and returns the seconds to wait when
@@ -119,8 +118,8 @@ struct simulator::state {
             if (now - window.started >= policy.length) {
                 window = window_usage{now, 0};
             }
-            const auto reset = std::chrono::ceil<std::chrono::seconds>(
-                window.started + policy.length - now);
+            const auto reset =
+                std::chrono::ceil<std::chrono::seconds>(window.started + policy.length - now);
             if (window.used >= policy.quota) {
                 wait = std::max(wait.value_or(reset), reset);
             } else if (consume) {
@@ -131,8 +130,8 @@ struct simulator::state {
                                 std::to_string(policy.quota - window.used) +
                                 ";t=" + std::to_string(reset.count());
             policy_header += separator + ("\"" + policy.name + "\";q=") +
-                             std::to_string(policy.quota) + ";w=" +
-                             std::to_string(policy.length.count());
+                             std::to_string(policy.quota) +
+                             ";w=" + std::to_string(policy.length.count());
         }
         if (!usage.empty()) {
             message.headers.set("RateLimit", remaining_header);
@@ -304,7 +303,8 @@ simulator::simulator(executor_type executor, simulator_options options) {
     }
     const auto server_options = options.server;
     state_ = std::make_shared<state>(std::move(options));
-    server_ = std::make_unique<net::server>(std::move(executor), make_routes(state_), server_options);
+    server_ =
+        std::make_unique<net::server>(std::move(executor), make_routes(state_), server_options);
 }
 
 simulator::~simulator() {

@@ -31,7 +31,7 @@ enum class operation { create_pod, list_pods, get_pod, delete_pod, pod_action };
 // response, listing lag, 429 bursts, slow answers). Both hooks run on the
 // simulator's executor for every authenticated RunPod API request.
 class fault_script {
-public:
+  public:
     virtual ~fault_script() = default;
 
     // Runs before the pod store sees the request. A reply returned here is sent
@@ -100,7 +100,7 @@ struct exchange_record {
 //   PUT  /_sim/capacity           {"gpuId": "...", "available": false}
 //   GET  /_sim/exchanges          recorded bodies, with `record_exchanges`
 class simulator {
-public:
+  public:
     using executor_type = boost::asio::any_io_executor;
 
     // Throws `std::invalid_argument` for an empty API key.
@@ -124,7 +124,7 @@ public:
 
     struct state;
 
-private:
+  private:
     std::shared_ptr<state> state_;
     std::unique_ptr<net::server> server_;
     std::optional<boost::asio::ip::tcp::endpoint> endpoint_;

@@ -5,10 +5,10 @@
 #include <optional>
 #include <utility>
 
+#include <gtest/gtest.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 namespace podsession::testing {
 

@@ -8,9 +8,9 @@
 #include <optional>
 #include <tuple>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
 
 #include "providers/simulated/simulator.hpp"
 #include "tests/net/run_task.hpp"
@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 using podsession::testing::run_task;
 
 class scripted_faults final : public simulated::fault_script {
-public:
+  public:
     std::function<std::optional<net::reply>(simulated::operation, const net::server_request&)>
         on_before;
     std::function<void(simulated::operation, net::reply&)> on_after;
@@ -61,7 +61,7 @@ create_pod_request make_create_request() {
 }
 
 class runpod_client_test : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         faults_ = std::make_shared<scripted_faults>();
         simulated::simulator_options options;
@@ -154,7 +154,8 @@ TEST_F(runpod_client_test, wrong_key_is_unauthorized_and_not_echoed) {
 }
 
 TEST_F(runpod_client_test, removed_capacity_is_capacity_error) {
-    ASSERT_EQ(store().admin_set_capacity(R"({"gpuId": "NVIDIA GeForce RTX 4090", "available": false})")
+    ASSERT_EQ(store()
+                  .admin_set_capacity(R"({"gpuId": "NVIDIA GeForce RTX 4090", "available": false})")
                   .status,
               204U);
 
@@ -207,13 +208,15 @@ TEST_F(runpod_client_test, maps_every_error_status) {
         SCOPED_TRACE(std::string{simulated::to_string(row.faulted)} + " " +
                      std::to_string(row.status));
         faults_->on_before = [&](simulated::operation operation, const net::server_request&) {
-            return operation == row.faulted ? std::optional{problem_reply(row.status)} : std::nullopt;
+            return operation == row.faulted ? std::optional{problem_reply(row.status)}
+                                            : std::nullopt;
         };
 
         std::optional<provider_error> error;
         switch (row.faulted) {
             case simulated::operation::create_pod:
-                if (auto result = run_task(io_, runpod.create_pod(make_create_request())); !result) {
+                if (auto result = run_task(io_, runpod.create_pod(make_create_request()));
+                    !result) {
                     error = result.error();
                 }
                 break;

@@ -53,11 +53,13 @@ void send_raw(asio::io_context& io, const simulated::in_process_simulator& simul
 void exercise(asio::io_context& io, simulated::in_process_simulator& simulator,
               simulated::sim_clock::time_point& now) {
     providers::runpod::client runpod{
-        io.get_executor(), {.base_url = simulator.base_url, .api_key = simulator.api_key, .http = {}}};
+        io.get_executor(),
+        {.base_url = simulator.base_url, .api_key = simulator.api_key, .http = {}}};
     auto& store = simulator.server->store();
 
     // Creates: minimal, every optional field, awkward env.
-    const auto minimal = run_task(io, runpod.create_pod(make_request("psn-a-default-minimal-00000001")));
+    const auto minimal =
+        run_task(io, runpod.create_pod(make_request("psn-a-default-minimal-00000001")));
     auto full = make_request("psn-a-default-full-00000002");
     full.gpu_count = 2;
     full.cloud = podsession::crd::cloud_type::community;
