@@ -70,9 +70,10 @@ class response_stream;
 // destroyed while they finish (they then fail with `errc::cancelled`).
 //
 // A request that failed on a reused connection before any response byte came
-// back is sent once more on a new connection when it is safe: when the request
-// was not completely written, or its method is idempotent (GET, HEAD, PUT,
-// DELETE, OPTIONS). A POST whose response was lost is never sent twice.
+// back is sent once more on a new connection when that is safe. It is safe when
+// the request was not completely written, or when its method is idempotent
+// (GET, HEAD, PUT, DELETE, OPTIONS). A POST whose response was lost is never
+// sent twice.
 class client {
   public:
     using executor_type = boost::asio::any_io_executor;

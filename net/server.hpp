@@ -19,7 +19,7 @@
 
 namespace podsession::net {
 
-// A request as a handler sees it.
+// A request as the server passes it to a handler.
 struct server_request {
     request message;
     // The target split at `?`, both still percent-encoded.
@@ -33,8 +33,8 @@ struct server_request {
     [[nodiscard]] std::string_view parameter(std::string_view name) const;
 };
 
-// What the server does with a handler's result. `close_without_reply` drops
-// the connection as if the response had been lost, for simulating faults.
+// The server's action on a handler's result. `close_without_reply` drops the
+// connection as if the response had been lost, for simulating faults.
 enum class reply_mode { send, close_without_reply };
 
 struct reply {
@@ -58,7 +58,7 @@ class router {
     void add(http::verb method, std::string_view pattern, handler handler);
     void set_error_responder(error_responder responder);
 
-    // Runs the handler of the first matching route, or answers 404 / 405
+    // Runs the handler of the first matching route, or returns 404 / 405
     // (with an `Allow` header).
     [[nodiscard]] boost::asio::awaitable<reply> dispatch(server_request& request) const;
 

@@ -16,11 +16,11 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 template <class Load>
-void load_or_throw(std::string_view what, const std::string& file, Load&& load) {
+void load_or_throw(std::string_view description, const std::string& file, Load&& load) {
     boost::system::error_code error;
     load(error);
     if (error) {
-        throw std::runtime_error{"cannot load " + std::string{what} + " \"" + file +
+        throw std::runtime_error{"cannot load " + std::string{description} + " \"" + file +
                                  "\": " + error.message()};
     }
 }

@@ -13,7 +13,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view session_uid_variable = "PODSESSION_UID";
-// Where RunPod mounts a pod's persistent volume.
+// The mount path of a pod's persistent volume on RunPod.
 constexpr std::string_view volume_mount_path = "/workspace";
 
 std::optional<json::value> parse_json(std::string_view body) {

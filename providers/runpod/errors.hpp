@@ -24,8 +24,8 @@ class redactor {
     explicit redactor(std::vector<std::string> secrets);
 
     // Replaces every secret in `text` with `[redacted]`. A secret shorter than
-    // four characters is replaced only where it stands as a whole word, so
-    // that a value such as `1` does not shred every number in a message.
+    // four characters is replaced only where it is a whole word, so that a
+    // value such as `1` does not shred every number in a message.
     [[nodiscard]] std::string apply(std::string text) const;
 
   private:

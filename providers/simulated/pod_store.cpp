@@ -24,7 +24,7 @@ constexpr std::size_t id_length = 14;
 constexpr std::string_view no_capacity_detail =
     "There are no longer any instances available with the requested specifications. "
     "Please refresh and try again.";
-// Where the simulated pods appear to run. Loopback, so that a client that
+// The public IP of every simulated pod. It is loopback, so that a client that
 // does connect to a tcp port reaches nothing beyond this machine.
 constexpr std::string_view simulated_public_ip = "127.0.0.1";
 constexpr std::string_view simulated_data_center = "US-KS-2";
@@ -293,9 +293,9 @@ std::string pod_store::new_id() {
         for (std::size_t i = 0; i < id_length; ++i) {
             id += id_alphabet[pick(random_)];
         }
-        const bool taken = std::any_of(pods_.begin(), pods_.end(),
-                                       [&](const pod& existing) { return existing.id == id; });
-        if (!taken) {
+        const bool in_use = std::any_of(pods_.begin(), pods_.end(),
+                                        [&](const pod& existing) { return existing.id == id; });
+        if (!in_use) {
             return id;
         }
     }

@@ -28,13 +28,13 @@ enum class operation { create_pod, list_pods, get_pod, delete_pod, pod_action };
 [[nodiscard]] std::string_view to_string(operation value);
 
 // The extension point for scripted faults (a 500 after a create, a lost
-// response, listing lag, 429 bursts, slow answers). Both hooks run on the
+// response, listing lag, 429 bursts, slow responses). Both hooks run on the
 // simulator's executor for every authenticated RunPod API request.
 class fault_script {
   public:
     virtual ~fault_script() = default;
 
-    // Runs before the pod store sees the request. A reply returned here is sent
+    // Runs before the pod store receives the request. A reply returned here is sent
     // instead and the request has no effect. May wait (co_await a timer) to
     // simulate a slow API.
     [[nodiscard]] virtual boost::asio::awaitable<std::optional<net::reply>> before(

@@ -51,7 +51,7 @@ certificate make_certificate(const std::filesystem::path& directory, const std::
     return made;
 }
 
-// Answers every request on every connection with 200 "ok" over TLS.
+// Responds to every request on every connection with 200 "ok" over TLS.
 class tls_server {
   public:
     tls_server(asio::io_context& io, const certificate& identity)

@@ -77,7 +77,7 @@ TEST_F(pod_store_test, ids_are_short_lowercase_alphanumerics) {
     }
 }
 
-TEST_F(pod_store_test, cost_is_price_times_count_and_zero_when_exited) {
+TEST_F(pod_store_test, cost_scales_and_stops_when_exited) {
     const auto pod = create();
     const std::string id{pod.at("id").as_string()};
     EXPECT_DOUBLE_EQ(pod.at("cost").to_number<double>(), 1.38);

@@ -129,9 +129,9 @@ TEST_F(runpod_client_test, creates_lists_gets_and_terminates) {
 
     const auto terminated = run_task(io_, runpod.terminate_pod(created->id));
     ASSERT_TRUE(terminated) << terminated.error().message;
-    const auto gone = run_task(io_, runpod.get_pod(created->id));
-    ASSERT_FALSE(gone);
-    EXPECT_TRUE(gone.error().is(errc::not_found));
+    const auto lookup_after_delete = run_task(io_, runpod.get_pod(created->id));
+    ASSERT_FALSE(lookup_after_delete);
+    EXPECT_TRUE(lookup_after_delete.error().is(errc::not_found));
     const auto again = run_task(io_, runpod.terminate_pod(created->id));
     ASSERT_FALSE(again);
     EXPECT_TRUE(again.error().is(errc::not_found));
@@ -335,7 +335,7 @@ TEST_F(runpod_client_test, tracks_rate_limit_headers) {
     EXPECT_NE(runpod.last_rate_limit().find("day"), nullptr);
 }
 
-TEST_F(runpod_client_test, unknown_path_and_method_are_problems_with_rate_limit) {
+TEST_F(runpod_client_test, unknown_route_is_problem_document) {
     net::client raw{io_.get_executor(), simulator_.base_url};
     for (const auto& [method, target, status] :
          {std::tuple{net::http::verb::get, "/v2/unknown", 404U},
