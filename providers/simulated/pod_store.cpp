@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -68,6 +67,29 @@ bool version_above(std::string_view left, std::string_view right) {
     return split(left) > split(right);
 }
 
+bool all_digits(std::string_view text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Matches `^\d+\.\d+$`, the schema's pattern for CUDA versions.
+bool is_cuda_version(std::string_view text) {
+    const auto dot = text.find('.');
+    return dot != std::string_view::npos && all_digits(text.substr(0, dot)) &&
+           all_digits(text.substr(dot + 1));
+}
+
+// Matches `port/http` or `port/tcp` with a port in 1..65535.
+bool is_port_spec(std::string_view text) {
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos || slash > 5 || !all_digits(text.substr(0, slash))) {
+        return false;
+    }
+    const int port = std::stoi(std::string{text.substr(0, slash)});
+    const auto protocol = text.substr(slash + 1);
+    return port >= 1 && port <= 65535 && (protocol == "http" || protocol == "tcp");
+}
+
 bool is_positive_integer(const json::value* value, std::int64_t minimum) {
     if (value == nullptr) {
         return false;
@@ -101,8 +123,6 @@ void reject_unknown_keys(const json::object& object, std::string_view path,
 // Checks a create body against `CreatePodRequest` and returns the violations
 // in the form RunPod's 422 `errors[]` uses.
 std::vector<std::string> validate_create(const json::object& body) {
-    static const std::regex cuda_pattern{R"(^\d+\.\d+$)"};
-    static const std::regex port_pattern{R"(^\d{1,5}/(http|tcp)$)"};
     std::vector<std::string> errors;
 
     reject_unknown_keys(body, "$",
@@ -144,8 +164,7 @@ std::vector<std::string> validate_create(const json::object& body) {
         } else {
             for (const auto& port : ports->as_array()) {
                 const std::string text{port.as_string()};
-                if (!std::regex_match(text, port_pattern) || std::stoi(text) < 1 ||
-                    std::stoi(text) > 65535) {
+                if (!is_port_spec(text)) {
                     errors.push_back("$.ports: '" + text + "' is not port/http or port/tcp");
                 }
             }
@@ -186,9 +205,7 @@ std::vector<std::string> validate_create(const json::object& body) {
                 errors.emplace_back("$.gpu.count: must be an integer of at least 1");
             }
             if (const auto* cuda = object.if_contains("minCudaVersion");
-                cuda != nullptr &&
-                !(cuda->is_string() &&
-                  std::regex_match(std::string{cuda->as_string()}, cuda_pattern))) {
+                cuda != nullptr && !(cuda->is_string() && is_cuda_version(cuda->as_string()))) {
                 errors.emplace_back("$.gpu.minCudaVersion: must match ^\\d+\\.\\d+$");
             }
         }
