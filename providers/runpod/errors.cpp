@@ -133,6 +133,8 @@ provider_error classify_response(api_operation operation, const net::response& r
 }
 
 provider_error classify_transport(api_operation operation, const boost::system::error_code& error) {
+    // NOTE: a timeout while connecting also counts as a possible create,
+    // because the HTTP layer reports connect and read timeouts alike.
     const auto cause = net::classify(error);
     const bool never_sent = cause == net::errc::connect_failed || cause == net::errc::tls_failure ||
                             cause == net::errc::invalid_url;

@@ -17,9 +17,10 @@ using crd::pod_status;
 namespace {
 
 constexpr std::string_view id_alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-// RunPod's ids are 14 characters, for example `gfj8b292vyg08g`.
+// As long as `gfj8b292vyg08g`, a pod id in RunPod's specification (its other
+// examples are shorter).
 constexpr std::size_t id_length = 14;
-// The message RunPod gives when a GPU type has no capacity.
+// A capacity message in the style of RunPod's. The real wording varies.
 constexpr std::string_view no_capacity_detail =
     "There are no longer any instances available with the requested specifications. "
     "Please refresh and try again.";
@@ -58,11 +59,15 @@ std::string format_time(sim_clock::time_point time) {
 }
 
 // Compares `major.minor` versions numerically, so that 12.10 is above 12.9.
+// Digit strings are compared without conversion, so no length overflows.
 bool version_above(std::string_view left, std::string_view right) {
-    const auto split = [](std::string_view text) {
+    const auto number = [](std::string_view digits) {
+        digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size()));
+        return std::pair{digits.size(), digits};
+    };
+    const auto split = [&](std::string_view text) {
         const auto dot = text.find('.');
-        return std::pair{std::stoi(std::string{text.substr(0, dot)}),
-                         std::stoi(std::string{text.substr(dot + 1)})};
+        return std::pair{number(text.substr(0, dot)), number(text.substr(dot + 1))};
     };
     return split(left) > split(right);
 }
