@@ -1,15 +1,19 @@
 """HTTP front end of the fake: routing, content negotiation, watch streams, auth, faults.
 
-Paths served (JSON only; protobuf and CBOR are answered with 406):
+Paths served:
   /version /healthz /livez /readyz
   /api /api/v1 /apis /apis/<group> /apis/<group>/<version>   plain JSON discovery
   /openapi/v3 and /openapi/v3/<group-version>                see openapi.py
   /api/v1/... and /apis/<group>/<version>/...                resources, see store.py
   /_fake/...                                                 admin API, see kube_apiserver.py
 
+Request bodies may be JSON, YAML, or protobuf for the built-in kinds (see
+protobuf.py); answers are always JSON, and a client that accepts only protobuf
+or CBOR gets 406.
+
 Not served: /openapi/v2, aggregated discovery (clients fall back to the plain
-documents), server-side apply (`application/apply-patch+yaml` gets 415), the
-legacy /watch/ path prefix, and request bodies in YAML or protobuf.
+documents), server-side apply (`application/apply-patch+yaml` gets 415) and
+the legacy /watch/ path prefix.
 """
 
 import hmac
@@ -22,17 +26,22 @@ import threading
 import time
 import urllib.parse
 
+import yaml
+
 from . import errors
 from . import patch as patching
+from . import protobuf
 from . import selectors
 from .openapi import OpenApi
-from .store import INITIAL_EVENTS_END
+from .store import INITIAL_EVENTS_END, Deleted
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+YAML = "application/yaml"
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
 DEFAULT_WATCH_TIMEOUT_SECONDS = 1800
 
@@ -409,11 +418,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise errors.bad_request(f"fieldValidation parameter unsupported: {field_validation}")
         store = self.server.store
         if method == "POST" and name is None:
-            obj, warnings = store.create(resource, namespace, patching.decode_json(body), dry_run,
+            obj, warnings = store.create(resource, namespace, self.decode_object(body), dry_run,
                                          field_validation)
             self.send_object(201, resource, obj, warnings)
         elif method == "PUT" and name is not None:
-            obj, warnings = store.update(resource, namespace, name, patching.decode_json(body),
+            obj, warnings = store.update(resource, namespace, name, self.decode_object(body),
                                          subresource, dry_run, field_validation)
             self.send_object(200, resource, obj, warnings)
         elif method == "PATCH" and name is not None:
@@ -427,6 +436,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.serve_delete_collection(resource, namespace, query, body, dry_run)
         else:
             raise errors.method_not_allowed()
+
+    def decode_object(self, body):
+        """Decode a create or update body in JSON, YAML or (for built-in kinds) protobuf."""
+        content_type = (self.headers.get("Content-Type") or JSON).split(";")[0].strip().lower()
+        if content_type == JSON:
+            return patching.decode_json(body)
+        if content_type == PROTOBUF:
+            return protobuf.decode_body(body)
+        if content_type == YAML:
+            try:
+                return yaml.safe_load(body.decode("utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError) as error:
+                raise errors.bad_request(f"error decoding YAML request body: {error}") from None
+        raise errors.unsupported_media_type(content_type, [JSON, YAML, PROTOBUF])
 
     def injected_error(self, code, resource, name):
         if code == 409:
@@ -481,6 +504,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # --- reads ---------------------------------------------------------------------------------
 
     def send_object(self, code, resource, obj, warnings=None):
+        if isinstance(obj, Deleted):
+            self.send_deleted(resource, obj)
+            return
         form, api_version = negotiate(self.headers.get("Accept"))
         headers = {"Warning": [f'299 - "{w}"' for w in warnings]} if warnings else None
         if form == "table":
@@ -683,12 +709,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def serve_delete(self, resource, namespace, name, query, body, dry_run):
         options = self.delete_options(query, body)
         obj, gone = self.server.store.delete(resource, namespace, name, options, dry_run)
-        if not gone:
+        if gone:
+            self.send_deleted(resource, obj)
+        else:
             self.send_object(200, resource, obj)
-            return
+
+    def send_deleted(self, resource, obj):
+        details = {"name": obj["metadata"]["name"]}
+        if resource.group:
+            details["group"] = resource.group
+        details["kind"] = resource.plural
+        details["uid"] = obj["metadata"]["uid"]
         self.send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                             "details": {"name": name, **({"group": resource.group} if resource.group else {}),
-                                         "kind": resource.plural, "uid": obj["metadata"]["uid"]}})
+                             "details": details})
 
     def serve_delete_collection(self, resource, namespace, query, body, dry_run):
         options = self.delete_options(query, body)

@@ -39,6 +39,14 @@ _GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"]
 
 
+class Deleted(dict):
+    """The last state of an object that a write removed because its last finalizer went.
+
+    kube-apiserver answers such a write with a Status of Success instead of
+    the object (none of the kinds served here set ReturnDeletedObject).
+    """
+
+
 def meta(obj):
     return obj.setdefault("metadata", {})
 
@@ -368,7 +376,7 @@ class Store:
             return resource.from_storage(stored)
         if meta(stored).get("deletionTimestamp") and not self._pending_finalizers(stored):
             self._remove(key, current)
-            return resource.from_storage(self.objects.get(key, current))
+            return Deleted(resource.from_storage(current))
         meta(stored)["resourceVersion"] = self._next_revision()
         self.objects[key] = stored
         self._record("MODIFIED", resource.storage_key, stored, current)
