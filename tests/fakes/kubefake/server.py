@@ -169,6 +169,11 @@ class ApiServer(http.server.ThreadingHTTPServer):
         super().finish_request(request, client_address)
 
 
+def quote_warning(text):
+    """Escape a warning for the quoted-string of a Warning header (RFC 7234)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def parse_accept(header):
     """Return the media types of an Accept header as (type, {param: value}) in order."""
     result = []
@@ -508,7 +513,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_deleted(resource, obj)
             return
         form, api_version = negotiate(self.headers.get("Accept"))
-        headers = {"Warning": [f'299 - "{w}"' for w in warnings]} if warnings else None
+        headers = {"Warning": [f'299 - "{quote_warning(w)}"' for w in warnings]} if warnings else None
         if form == "table":
             body = self.table(resource, [obj], api_version, obj["metadata"].get("resourceVersion", ""))
         elif form == "partial":
