@@ -9,15 +9,16 @@ Usage:
 It writes the bound port to FILE once it listens, serves each request on its
 own thread and stops on SIGTERM or SIGINT. State lives in memory only.
 
-What it serves, with kube-apiserver's semantics (see kubefake/*.py for detail):
-  /version (minor version from --version), /healthz, /livez, /readyz,
-  plain JSON discovery, /openapi/v3,
-  namespaces, secrets, events (v1 and events.k8s.io/v1), leases
-  (coordination.k8s.io/v1), and the custom resources of every --crd file,
-  with create, get, list, watch, update, patch (merge, JSON, strategic for
-  built-in kinds), delete and deletecollection; status subresources; Table
-  output for kubectl get; finalizers, owner references and garbage collection;
-  CRD schema pruning, defaulting and validation.
+What it serves, with kube-apiserver's semantics (kubefake/*.py has the detail
+and the list of what is not implemented):
+- /version (minor version from --version), /healthz, /livez, /readyz, plain
+  JSON discovery and /openapi/v3;
+- namespaces, secrets, events (v1 and events.k8s.io/v1), leases
+  (coordination.k8s.io/v1) and the custom resources of every --crd file;
+- create, get, list, watch, update, patch (merge, JSON, and strategic for
+  built-in kinds), delete and deletecollection, and status subresources;
+- Table output for kubectl get, finalizers, owner references with garbage
+  collection, and CRD schema pruning, defaulting and validation.
 
 Auth: with --token, requests must carry `Authorization: Bearer <token>`; with
 --client-ca, a client certificate signed by that CA also authenticates (TLS

@@ -1,7 +1,7 @@
 """Test harness around tests/fakes/kube_apiserver.py: start it, talk HTTP to it, run kubectl.
 
-Every FakeApiServer gets its own temporary folder, which also holds the HOME,
-the kubectl cache and the kubeconfig of the kubectl runs made through it, so
+Every FakeApiServer gets its own temporary folder. The HOME, the kubectl cache
+and the kubeconfig of the kubectl runs made through it are in that folder, so
 tests never share client state.
 """
 
@@ -117,6 +117,7 @@ class FakeApiServer:
         self.version = version
         self.token = token
         self.tls = tls
+
         self.folder = tempfile.TemporaryDirectory(prefix="fakekube-")
         self.home = os.path.join(self.folder.name, "home")
         os.makedirs(self.home)
@@ -132,9 +133,11 @@ class FakeApiServer:
             arguments += ["--tls-cert", tls["cert"], "--tls-key", tls["key"]]
         if client_ca:
             arguments += ["--client-ca", client_ca]
+
         self.log_path = os.path.join(self.folder.name, "server.log")
         self.log = open(self.log_path, "w", encoding="utf-8")
         self.process = subprocess.Popen(arguments, stdout=self.log, stderr=subprocess.STDOUT)
+
         try:
             wait_until(lambda: os.path.exists(port_file) or self.process.poll() is not None,
                        START_TIMEOUT_SECONDS, message="the fake API server to listen")

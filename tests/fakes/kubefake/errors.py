@@ -2,7 +2,7 @@
 
 The messages follow k8s.io/apimachinery (pkg/api/errors and
 pkg/util/validation/field) as of Kubernetes 1.27 to 1.33, so a client that
-parses `reason`, `code`, `details.causes` or the message text sees what a real
+parses `reason`, `code`, `details.causes` or the message text gets what a real
 server sends.
 """
 
@@ -10,7 +10,7 @@ import json
 
 
 class ApiError(Exception):
-    """An error answer: an HTTP status code and a meta.k8s.io/v1 Status body."""
+    """An error response: an HTTP status code and a meta.k8s.io/v1 Status body."""
 
     def __init__(self, code, reason, message, details=None, headers=None):
         super().__init__(message)
@@ -36,16 +36,14 @@ class ApiError(Exception):
         return body
 
 
-def _details(resource, name, kind_field=None, uid=None):
-    """Build StatusDetails: `kind` is the plural resource name unless given."""
+def _details(resource, name):
+    """Build StatusDetails, whose `kind` is the plural resource name as kube-apiserver sends it."""
     details = {}
     if name:
         details["name"] = name
     if resource.group:
         details["group"] = resource.group
-    details["kind"] = kind_field or resource.plural
-    if uid:
-        details["uid"] = uid
+    details["kind"] = resource.plural
     return details
 
 
@@ -87,10 +85,9 @@ def method_not_allowed(message="the server does not allow this method on the req
     return ApiError(405, "MethodNotAllowed", message, {})
 
 
-def unsupported_media_type(content_type, accepted):
+def unsupported_media_type(accepted):
     message = (f"the body of the request was in an unknown format - accepted media types "
                f"include: {', '.join(accepted)}")
-    del content_type
     return ApiError(415, "UnsupportedMediaType", message, {})
 
 
@@ -111,14 +108,6 @@ def expired(message):
 def internal_error(message):
     return ApiError(500, "InternalError", f"Internal error occurred: {message}",
                     {"causes": [{"message": message}]})
-
-
-def server_timeout(resource, operation):
-    message = (f"The {operation} operation against {qualified_resource(resource)} could not be "
-               f"completed at this time, please try again.")
-    return ApiError(500, "ServerTimeout", message,
-                    {"name": operation, "group": resource.group, "kind": resource.plural,
-                     "retryAfterSeconds": 2})
 
 
 # Field errors, after k8s.io/apimachinery/pkg/util/validation/field.
@@ -170,7 +159,7 @@ def invalid(field, value, detail=""):
 
 
 def invalid_error(resource, name, field_errors):
-    """Build the 422 Invalid answer for a list of FieldError."""
+    """Build the 422 Invalid error for a list of FieldError, without repeated entries."""
     unique = []
     for error in field_errors:
         if str(error) not in [str(e) for e in unique]:
@@ -192,8 +181,8 @@ def go_format(value):
     """Format a decoded JSON value the way Go's fmt prints it in field errors.
 
     Scalars print as `%v` (strings as `%q`); maps and lists print as `%#v` of
-    map[string]interface{} and []interface{}, because that is what the real
-    server holds after decoding JSON.
+    map[string]interface{} and []interface{}, because the real server decodes
+    JSON into those types.
     """
     if isinstance(value, bool):
         return "true" if value else "false"

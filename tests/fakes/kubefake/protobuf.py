@@ -2,7 +2,7 @@
 
 kubectl 1.32 and later send typed writes (`kubectl create namespace`, `kubectl
 create secret`) as `application/vnd.kubernetes.protobuf`: the 4 bytes `k8s\\0`
-and a runtime.Unknown message whose `raw` field holds the object, encoded
+and a runtime.Unknown message whose `raw` field is the object, encoded
 with the field numbers of k8s.io/api's generated.proto. This module turns such
 a body into the JSON form the store works with. Answers stay JSON, which
 clients accept because they also list application/json in Accept.
@@ -179,8 +179,7 @@ def decode_body(body):
                 raw = value
         key = (type_meta.get("apiVersion", ""), type_meta.get("kind", ""))
         if key not in MESSAGES:
-            raise errors.unsupported_media_type("application/vnd.kubernetes.protobuf",
-                                                ["application/json"])
+            raise errors.unsupported_media_type(["application/json"])
         obj = decode_message(raw, MESSAGES[key])
     except (ValueError, UnicodeDecodeError, IndexError) as error:
         raise errors.bad_request(f"error decoding protobuf body: {error}") from None

@@ -5,10 +5,12 @@ names and scope for discovery, how an object is prepared on create and update,
 kind-specific validation, the field selectors it supports, and the columns of
 its Table form (`kubectl get`).
 
-Served: namespaces, secrets and events in the core group (v1); events in
-events.k8s.io/v1 (stored once, converted field by field, as the real server
-does); leases in coordination.k8s.io/v1; and every version of the custom
-resource definitions given on the command line.
+Served kinds:
+- core/v1 Namespace, Secret and Event;
+- events.k8s.io/v1 Event, stored as core/v1 Events and converted field by
+  field, as the real server does;
+- coordination.k8s.io/v1 Lease;
+- every served version of the custom resource definitions on the command line.
 """
 
 import base64
@@ -134,6 +136,7 @@ def object_meta_errors(obj, name_validator, namespaced):
     """Validate ObjectMeta as apimachinery's ValidateObjectMeta does, for the fields used here."""
     meta = obj.get("metadata") or {}
     found = []
+
     name = meta.get("name", "")
     if not name:
         found.append(errors.required("metadata.name", "name or generateName is required"))
@@ -141,6 +144,7 @@ def object_meta_errors(obj, name_validator, namespaced):
         found += name_validator("metadata.name", name)
     if namespaced and not meta.get("namespace"):
         found.append(errors.required("metadata.namespace"))
+
     for key, value in (meta.get("labels") or {}).items():
         found += qualified_name_errors("metadata.labels", key)
         if not isinstance(value, str) or len(value) > 63 or not re.fullmatch(_LABEL_VALUE, value):
@@ -149,6 +153,7 @@ def object_meta_errors(obj, name_validator, namespaced):
                 "a valid label must be an empty string or consist of alphanumeric characters, '-', "
                 "'_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  "
                 f"or 'my_value',  or '12345', regex used for validation is '{_LABEL_VALUE}')"))
+
     annotations = meta.get("annotations") or {}
     total = 0
     for key, value in annotations.items():
@@ -157,8 +162,10 @@ def object_meta_errors(obj, name_validator, namespaced):
     if total > 256 * 1024:
         found.append(errors.FieldError(errors.TOO_LONG, "metadata.annotations", "",
                                        "may not be longer than 262144"))
+
     for index, finalizer in enumerate(meta.get("finalizers") or []):
         found += qualified_name_errors(f"metadata.finalizers[{index}]", finalizer)
+
     controllers = 0
     for reference in meta.get("ownerReferences") or []:
         if not reference.get("apiVersion"):
@@ -621,10 +628,6 @@ class Registry:
             if candidate.group == group and candidate.kind == kind:
                 return candidate
         return None
-
-    def by_storage(self, storage_key):
-        """Return the first (preferred) type that reads a storage key."""
-        return next(t for t in self.types if t.storage_key == storage_key)
 
     def groups(self):
         """Return {group: [versions]} of the named groups, in registration order."""

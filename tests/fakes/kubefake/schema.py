@@ -1,9 +1,9 @@
 """Structural-schema handling of custom resources: pruning, defaulting, validation.
 
-This follows the order of kube-apiserver for a CustomResourceDefinition with an
+The steps run in kube-apiserver's order for a CustomResourceDefinition with an
 `openAPIV3Schema`: unknown fields are pruned, defaults are applied, then the
-object is validated, and every failure becomes a field error worded as the
-real server words it (through k8s.io/kube-openapi's validator).
+object is validated. Every failure becomes a field error with the wording of
+the real server, which validates through k8s.io/kube-openapi.
 
 Implemented keywords: type, nullable, properties, additionalProperties, items,
 required, enum, minimum, maximum, exclusiveMinimum, exclusiveMaximum,

@@ -8,8 +8,8 @@ Paths served:
   /_fake/...                                                 admin API, see kube_apiserver.py
 
 Request bodies may be JSON, YAML, or protobuf for the built-in kinds (see
-protobuf.py); answers are always JSON, and a client that accepts only protobuf
-or CBOR gets 406.
+protobuf.py). Responses are always JSON, and a client that accepts only
+protobuf or CBOR gets 406.
 
 Not served: /openapi/v2, aggregated discovery (clients fall back to the plain
 documents), server-side apply (`application/apply-patch+yaml` gets 415) and
@@ -22,8 +22,10 @@ import json
 import select
 import socket
 import ssl
+import sys
 import threading
 import time
+import traceback
 import urllib.parse
 
 import yaml
@@ -44,6 +46,8 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 YAML = "application/yaml"
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
 DEFAULT_WATCH_TIMEOUT_SECONDS = 1800
+# kube-apiserver rejects request bodies above 3 MiB with 413.
+MAX_BODY_BYTES = 3 * 1024 * 1024
 
 
 class ListOptionsKind:
@@ -61,7 +65,7 @@ class Faults:
         self.reset()
 
     def reset(self):
-        self.gone = []
+        self.expiries = []
         self.fail_writes = []
         self.delay_ms = 0
         self.delay_path_prefix = ""
@@ -69,18 +73,19 @@ class Faults:
 
     def snapshot(self):
         with self.lock:
-            return {"goneNext": list(self.gone), "failWrites": list(self.fail_writes),
+            return {"goneNext": [dict(r) for r in self.expiries],
+                    "failWrites": [dict(r) for r in self.fail_writes],
                     "delayMs": self.delay_ms, "delayPathPrefix": self.delay_path_prefix,
                     "watchList": self.watch_list}
 
-    def take_gone(self, verb, plural):
+    def take_expiry(self, verb, plural):
         """Consume one pending 410 for a list or watch of `plural`; return whether one applied."""
         with self.lock:
-            for rule in self.gone:
+            for rule in self.expiries:
                 if rule["verb"] in (verb, "any") and rule.get("resource") in (None, plural):
                     rule["count"] -= 1
                     if rule["count"] <= 0:
-                        self.gone.remove(rule)
+                        self.expiries.remove(rule)
                     return True
             return False
 
@@ -128,7 +133,7 @@ class RequestLog:
 
 
 class ApiServer(http.server.ThreadingHTTPServer):
-    """A threaded HTTP(S) server that holds the store and the test switches."""
+    """A threaded HTTP(S) server with the store, the fault switches and the request log."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -146,8 +151,6 @@ class ApiServer(http.server.ThreadingHTTPServer):
         self.faults = Faults()
         self.requests = RequestLog()
         self.openapi = OpenApi(registry)
-        self.open_watches = 0
-        self.watch_lock = threading.Lock()
 
     def get_request(self):
         connection, address = self.socket.accept()
@@ -162,8 +165,8 @@ class ApiServer(http.server.ThreadingHTTPServer):
             try:
                 request.do_handshake()
             except (ssl.SSLError, OSError) as error:
-                if self.verbose:
-                    print(f"kube-apiserver fake: TLS handshake failed: {error}", flush=True)
+                print(f"kube-apiserver fake: TLS handshake failed: client={client_address[0]} "
+                      f"error={error}", file=sys.stderr, flush=True)
                 return
             request.settimeout(None)
         super().finish_request(request, client_address)
@@ -239,7 +242,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return body
                 body += self.rfile.read(size)
                 self.rfile.readline()
+                if len(body) > MAX_BODY_BYTES:
+                    raise errors.ApiError(413, "RequestEntityTooLarge",
+                                          f"Request entity too large: limit is {MAX_BODY_BYTES}", {})
         length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise errors.ApiError(413, "RequestEntityTooLarge",
+                                  f"Request entity too large: limit is {MAX_BODY_BYTES}", {})
         return self.rfile.read(length) if length else b""
 
     def send_json(self, code, body, headers=None):
@@ -275,11 +284,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_request(self, method):
         self.status_code = 0
+        self.streaming = False
         url = urllib.parse.urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         try:
             body = self.read_body()
+        except errors.ApiError as error:
+            self.close_connection = True
+            self.send_error_status(error)
+            return
         except (ValueError, OSError):
             self.close_connection = True
             return
@@ -301,10 +315,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error_status(error)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception as error:  # noqa: BLE001 - a fake must answer, never hang
-            self.send_error_status(errors.internal_error(f"{type(error).__name__}: {error}"))
-            if self.server.verbose:
-                raise
+        except Exception as error:  # noqa: BLE001 - a bug in the fake must still get a response
+            print(f"kube-apiserver fake: internal error: method={method} path={path}\n"
+                  f"{traceback.format_exc()}", file=sys.stderr, flush=True)
+            if self.streaming:
+                self.close_connection = True
+            else:
+                self.send_error_status(errors.internal_error(f"{type(error).__name__}: {error}"))
         entry["code"] = self.status_code
 
     def authenticate(self, path):
@@ -454,7 +471,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return yaml.safe_load(body.decode("utf-8"))
             except (yaml.YAMLError, UnicodeDecodeError) as error:
                 raise errors.bad_request(f"error decoding YAML request body: {error}") from None
-        raise errors.unsupported_media_type(content_type, [JSON, YAML, PROTOBUF])
+        raise errors.unsupported_media_type([JSON, YAML, PROTOBUF])
 
     def injected_error(self, code, resource, name):
         if code == 409:
@@ -530,7 +547,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return label_requirements, field_requirements
 
     def serve_list(self, resource, namespace, query):
-        if self.server.faults.take_gone("list", resource.plural):
+        if self.server.faults.take_expiry("list", resource.plural):
             raise errors.expired(f"too old resource version: {query.get('resourceVersion', '1')} "
                                  f"({self.server.store.revision})")
         label_requirements, field_requirements = self.selectors_of(resource, query)
@@ -605,7 +622,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         self.start_stream()
         store = self.server.store
-        if self.server.faults.take_gone("watch", resource.plural):
+        if self.server.faults.take_expiry("watch", resource.plural):
             self.write_event({"type": "ERROR", "object": errors.expired(
                 f"too old resource version: {query.get('resourceVersion', '0')} "
                 f"({store.revision})").status()})
@@ -618,14 +635,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.write_event({"type": "ERROR", "object": error.status()})
             self.end_stream()
             return
-        with self.server.watch_lock:
-            self.server.open_watches += 1
         try:
             self.pump_watch(watcher, resource, form, table_version, query, time.monotonic() + timeout)
         finally:
             store.stop_watch(watcher)
-            with self.server.watch_lock:
-                self.server.open_watches -= 1
 
     def pump_watch(self, watcher, resource, form, table_version, query, deadline):
         first_table = True
@@ -674,6 +687,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return False
 
     def start_stream(self):
+        self.streaming = True
         self.send_response(200)
         self.send_header("Content-Type", JSON)
         self.send_header("Cache-Control", "no-cache, private")
@@ -713,8 +727,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def serve_delete(self, resource, namespace, name, query, body, dry_run):
         options = self.delete_options(query, body)
-        obj, gone = self.server.store.delete(resource, namespace, name, options, dry_run)
-        if gone:
+        obj, removed = self.server.store.delete(resource, namespace, name, options, dry_run)
+        if removed:
             self.send_deleted(resource, obj)
         else:
             self.send_object(200, resource, obj)
@@ -753,7 +767,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         accepted = [JSON_PATCH, MERGE_PATCH] + ([STRATEGIC_PATCH] if resource.strategic_merge else [])
         if content_type not in accepted:
-            raise errors.unsupported_media_type(content_type, accepted)
+            raise errors.unsupported_media_type(accepted)
         document = patching.decode_json(body, "patch")
 
         def apply(current):
@@ -865,6 +879,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         unknown = set(request) - known
         if unknown:
             raise ValueError(f"unknown fault fields {sorted(unknown)}; known: {sorted(known)}")
+
         with faults.lock:
             if "goneNext" in request:
                 rule = dict(request["goneNext"])
@@ -872,7 +887,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise ValueError("goneNext.verb must be watch, list or any")
                 rule.setdefault("verb", "any")
                 rule["count"] = int(rule.get("count", 1))
-                faults.gone.append(rule)
+                faults.expiries.append(rule)
             if "failWrites" in request:
                 rule = dict(request["failWrites"])
                 if "path" not in rule and "pathPrefix" not in rule:
@@ -885,6 +900,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 faults.delay_path_prefix = request.get("delayPathPrefix", "")
             if "watchList" in request:
                 faults.watch_list = bool(request["watchList"])
+
         if "gc" in request:
             store.gc_enabled = bool(request["gc"])
             store.gc_wakeup.set()
@@ -894,6 +910,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             store.compact()
         if request.get("sendBookmarks"):
             store.send_bookmarks()
+
         drop = request.get("dropWatches")
         if drop:
             if drop is True:

@@ -1,7 +1,7 @@
 """Object storage with the semantics of kube-apiserver's generic registry.
 
 One lock guards every object, the global resourceVersion counter and the
-watch history, so each write is atomic and every watcher sees events in
+watch history, so each write is atomic and every watcher gets its events in
 resourceVersion order.
 
 Implemented: uid and creationTimestamp on create, a global resourceVersion
@@ -40,10 +40,10 @@ _SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"
 
 
 class Deleted(dict):
-    """The last state of an object that a write removed because its last finalizer went.
+    """The last state of an object that a write deleted by removing its last finalizer.
 
-    kube-apiserver answers such a write with a Status of Success instead of
-    the object (none of the kinds served here set ReturnDeletedObject).
+    kube-apiserver responds to such a write with a Status of Success instead
+    of the object, because none of the kinds served here set ReturnDeletedObject.
     """
 
 
@@ -164,6 +164,7 @@ class Store:
                                      f"handled as a {resource.kind}: json: cannot unmarshal "
                                      f"{type(body).__name__} into Go value of type map[string]interface {{}}")
         obj = copy.deepcopy(body)
+
         if resource.schema is not None and not obj.get("kind"):
             raise errors.bad_request(f"Object 'Kind' is missing in '{json.dumps(body, separators=(',', ':'))}'")
         if obj.get("apiVersion") and obj["apiVersion"] != resource.api_version:
@@ -174,6 +175,7 @@ class Store:
                                      f"expected kind ({resource.kind})")
         obj["apiVersion"] = resource.api_version
         obj["kind"] = resource.kind
+
         if not isinstance(obj.get("metadata", {}), dict):
             raise errors.bad_request(f"{resource.kind} in version \"{resource.version}\" cannot be "
                                      f"handled as a {resource.kind}: metadata must be an object")
@@ -187,6 +189,7 @@ class Store:
             metadata.pop("namespace", None)
         metadata.pop("managedFields", None)
         metadata.pop("selfLink", None)
+
         if resource.schema is not None:
             unknown = resource.schema.prune_object(obj)
             if unknown and field_validation == "Strict":
@@ -399,7 +402,7 @@ class Store:
         return removed
 
     def delete(self, resource, namespace, name, options=None, dry_run=False):
-        """Delete an object; return (object in version form, whether it is gone now)."""
+        """Delete an object; return (object in version form, whether it was removed now)."""
         options = options or {}
         with self.lock:
             key = self._key(resource, namespace, name)
