@@ -1,9 +1,11 @@
 """The fake API server's HTTP semantics, checked with raw requests as a client library sees them."""
 
 import base64
+import http.client
 import os
 import signal
 import tempfile
+import threading
 import time
 import unittest
 
@@ -782,6 +784,49 @@ class AuthTest(unittest.TestCase):
         result = server.kubectl("get", "psess", kubeconfig=kubeconfig, timeout=60)
         self.assertNotEqual(result.returncode, 0)
         self.assertEqual(server.requests(), [])
+
+
+class ConnectionTest(FakeServerTest):
+    def test_keep_alive_across_requests(self):
+        connection = self.server.connection()
+        self.addCleanup(connection.close)
+        for path, expected in ((podsessions(), 200), (podsessions(name="x"), 404), ("/version", 200)):
+            connection.request("GET", path, headers={"Accept": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            self.assertEqual(response.status, expected)
+            self.assertNotEqual(response.getheader("Connection"), "close")
+
+    def test_concurrent_updates_one_winner_each(self):
+        self.create_session()
+        successes, conflicts = [], []
+
+        def bump(worker):
+            for _ in range(20):
+                current = self.get_session()
+                current["spec"]["idleTTLSeconds"] = current["spec"].get("idleTTLSeconds", 0) + 1
+                response = self.server.request("PUT", podsessions(name="s1"), current)
+                (successes if response.status == 200 else conflicts).append(response.status)
+            del worker
+
+        threads = [threading.Thread(target=bump, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual(set(conflicts) - {409}, set())
+        self.assertEqual(self.get_session()["spec"]["idleTTLSeconds"], len(successes))
+        self.assertEqual(self.get_session()["metadata"]["generation"], 1 + len(successes))
+
+
+class Ipv6Test(unittest.TestCase):
+    def test_listens_on_ipv6_loopback(self):
+        server = FakeApiServer(extra_args=["--listen", "[::1]:0"])
+        self.addCleanup(server.stop)
+        connection = http.client.HTTPConnection("::1", server.port, timeout=10)
+        self.addCleanup(connection.close)
+        connection.request("GET", "/version")
+        self.assertEqual(connection.getresponse().status, 200)
 
 
 class ProcessTest(unittest.TestCase):

@@ -4,7 +4,7 @@ kubectl 1.32 and later send typed writes (`kubectl create namespace`, `kubectl
 create secret`) as `application/vnd.kubernetes.protobuf`: the 4 bytes `k8s\\0`
 and a runtime.Unknown message whose `raw` field is the object, encoded
 with the field numbers of k8s.io/api's generated.proto. This module turns such
-a body into the JSON form the store works with. Answers stay JSON, which
+a body into the JSON form the store works with. Responses stay JSON, which
 clients accept because they also list application/json in Accept.
 
 Only Namespace, Secret, Lease and core/v1 Event are decoded; managedFields

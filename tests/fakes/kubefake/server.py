@@ -140,6 +140,8 @@ class ApiServer(http.server.ThreadingHTTPServer):
 
     def __init__(self, address, store, registry, version_minor, token=None, tls_context=None,
                  require_auth=False, verbose=False):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.store = store
         self.registry = registry
@@ -210,6 +212,9 @@ def negotiate(header):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kube-apiserver-fake"
+    # Headers and body go out in separate writes; with Nagle's algorithm on,
+    # the body waits for the client's delayed ACK (about 40 ms on Linux).
+    disable_nagle_algorithm = True
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -797,7 +802,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def server_address(self):
         host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def api_versions(self):
         return {"kind": "APIVersions", "versions": ["v1"],
