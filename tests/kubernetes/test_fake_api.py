@@ -691,6 +691,30 @@ class BuiltInKindsTest(FakeServerTest):
         self.assertEqual(self.server.request("PUT", path + "/podsession-controller", created).status, 200)
         self.assertEqual(self.server.request("PUT", path + "/podsession-controller", created).status, 409)
 
+    def test_lease_times_need_microseconds(self):
+        path = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+        response = self.server.create(path, {"metadata": {"name": "l"}, "spec": {
+            "holderIdentity": "a", "renewTime": "2026-12-04T19:37:02Z"}})
+        self.assertEqual(response.status, 400)
+        self.assertEqual(response.json["message"],
+                         'Lease in version "v1" cannot be handled as a Lease: parsing time '
+                         '"2026-12-04T19:37:02Z" as "2006-01-02T15:04:05.000000Z07:00": '
+                         'cannot parse "Z" as ".000000"')
+
+    def test_lease_duration_must_be_integer(self):
+        path = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
+        response = self.server.create(path, {"metadata": {"name": "l"}, "spec": {"leaseDurationSeconds": "15"}})
+        self.assertEqual(response.status, 400)
+        self.assertIn("cannot unmarshal string into Go struct field LeaseSpec.spec.leaseDurationSeconds "
+                      "of type int32", response.json["message"])
+
+    def test_annotation_values_must_be_strings(self):
+        self.create_session()
+        response = self.server.merge_patch(podsessions(name="s1"), {
+            "metadata": {"annotations": {"podsession.io/last-touched": 1764876000}}})
+        self.assertEqual(response.status, 400)
+        self.assertIn("Go struct field ObjectMeta.metadata.annotations of type string", response.json["message"])
+
     def test_lease_duration_validated(self):
         path = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
         response = self.server.create(path, {"metadata": {"name": "l"}, "spec": {"leaseDurationSeconds": 0}})

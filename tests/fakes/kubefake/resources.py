@@ -185,6 +185,99 @@ def object_meta_errors(obj, name_validator, namespaced):
     return found
 
 
+# --- typed decoding of built-in fields ----------------------------------------------------
+#
+# kube-apiserver decodes built-in kinds and every ObjectMeta into Go structs, so
+# a value of the wrong JSON type, or a time in the wrong layout, fails with 400
+# before validation. Each table maps a field path to (Go struct, Go type).
+
+RFC3339_MICRO = "2006-01-02T15:04:05.000000Z07:00"
+RFC3339 = "2006-01-02T15:04:05Z07:00"
+_MICRO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$")
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+OBJECT_META_TYPES = {
+    "metadata.name": ("ObjectMeta", "string"),
+    "metadata.generateName": ("ObjectMeta", "string"),
+    "metadata.namespace": ("ObjectMeta", "string"),
+    "metadata.uid": ("ObjectMeta", "string"),
+    "metadata.resourceVersion": ("ObjectMeta", "string"),
+    "metadata.generation": ("ObjectMeta", "int64"),
+    "metadata.labels": ("ObjectMeta", "map[string]string"),
+    "metadata.annotations": ("ObjectMeta", "map[string]string"),
+    "metadata.finalizers": ("ObjectMeta", "[]string"),
+    "metadata.ownerReferences": ("ObjectMeta", "[]v1.OwnerReference"),
+}
+
+
+def _json_kind(value):
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _go_type_matches(value, go_type):
+    if go_type == "string" or go_type in ("MicroTime", "Time"):
+        return isinstance(value, str)
+    if go_type in ("int32", "int64"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if go_type == "bool":
+        return isinstance(value, bool)
+    if go_type == "map[string]string":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if go_type == "[]string":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if go_type.startswith("[]"):
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    return isinstance(value, dict)
+
+
+def _time_error(value, layout, micro):
+    pattern = _MICRO_TIME if micro else _TIME
+    if pattern.match(value):
+        return None
+    rest = value[19:] if _TIME.match(value[:19] + "Z") else value
+    element = ".000000" if micro and _TIME.match(value[:19] + "Z") else "2006"
+    return f'parsing time "{value}" as "{layout}": cannot parse "{rest}" as "{element}"'
+
+
+def decode_errors(obj, field_types):
+    """Return the Go decoding error of the first mistyped field, or None."""
+    for path, (struct, go_type) in field_types.items():
+        node, present = obj, True
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                present = False
+                break
+            node = node[part]
+        if not present or node is None:
+            continue
+        if not _go_type_matches(node, go_type):
+            bad, reported = _json_kind(node), go_type
+            element_container = {"map[string]string": dict, "[]string": list}.get(go_type)
+            if element_container is not None and isinstance(node, element_container):
+                values = node.values() if isinstance(node, dict) else node
+                bad = next(_json_kind(v) for v in values if not isinstance(v, str))
+                reported = "string"
+            return (f"json: cannot unmarshal {bad} into Go struct field {struct}.{path} "
+                    f"of type {reported}")
+        if go_type == "MicroTime":
+            error = _time_error(node, RFC3339_MICRO, True)
+            if error:
+                return error
+        if go_type == "Time":
+            error = _time_error(node, RFC3339, False)
+            if error:
+                return error
+    return None
+
+
 class ResourceType:
     """One served resource: names, scope, strategy hooks and Table columns."""
 
@@ -208,6 +301,7 @@ class ResourceType:
         self.tracks_generation = tracks_generation
         self.name_validator = name_validator
         self.schema = None
+        self.field_types = dict(OBJECT_META_TYPES)
 
     @property
     def api_version(self):
@@ -310,6 +404,9 @@ class SecretType(ResourceType):
     def __init__(self):
         super().__init__("", "v1", "Secret", "secrets", "secret", True,
                          extra_field_selectors=["type"])
+        self.field_types.update({
+            "data": ("Secret", "map[string]string"), "stringData": ("Secret", "map[string]string"),
+            "type": ("Secret", "string"), "immutable": ("Secret", "bool")})
 
     def _normalise(self, obj):
         """Fold stringData into data and check base64, as decoding a v1 Secret does."""
@@ -409,6 +506,13 @@ class CoreEventType(ResourceType):
         super().__init__("", "v1", "Event", "events", "event", True, short_names=["ev"],
                          storage_key="events", extra_field_selectors=CORE_EVENT_FIELD_SELECTORS,
                          name_validator=_event_name)
+        self.field_types.update({
+            "reason": ("Event", "string"), "message": ("Event", "string"), "type": ("Event", "string"),
+            "count": ("Event", "int32"), "action": ("Event", "string"),
+            "eventTime": ("Event", "MicroTime"), "firstTimestamp": ("Event", "Time"),
+            "lastTimestamp": ("Event", "Time"), "series.count": ("EventSeries", "int32"),
+            "series.lastObservedTime": ("EventSeries", "MicroTime"),
+            "reportingComponent": ("Event", "string"), "reportingInstance": ("Event", "string")})
 
     def validate(self, obj, old):
         found = []
@@ -458,6 +562,13 @@ class EventsV1Type(CoreEventType):
                               short_names=["ev"], storage_key="events",
                               extra_field_selectors=CORE_EVENT_FIELD_SELECTORS,
                               name_validator=_event_name)
+        self.field_types.update({
+            "reason": ("Event", "string"), "note": ("Event", "string"), "type": ("Event", "string"),
+            "action": ("Event", "string"), "deprecatedCount": ("Event", "int32"),
+            "eventTime": ("Event", "MicroTime"), "deprecatedFirstTimestamp": ("Event", "Time"),
+            "deprecatedLastTimestamp": ("Event", "Time"), "series.count": ("EventSeries", "int32"),
+            "series.lastObservedTime": ("EventSeries", "MicroTime"),
+            "reportingController": ("Event", "string"), "reportingInstance": ("Event", "string")})
 
     def to_storage(self, obj):
         result = {k: v for k, v in obj.items() if k not in EVENT_FIELDS_CORE_TO_EVENTS.values()}
@@ -492,6 +603,12 @@ class EventsV1Type(CoreEventType):
 class LeaseType(ResourceType):
     def __init__(self):
         super().__init__("coordination.k8s.io", "v1", "Lease", "leases", "lease", True)
+        self.field_types.update({
+            "spec.holderIdentity": ("LeaseSpec", "string"),
+            "spec.leaseDurationSeconds": ("LeaseSpec", "int32"),
+            "spec.acquireTime": ("LeaseSpec", "MicroTime"), "spec.renewTime": ("LeaseSpec", "MicroTime"),
+            "spec.leaseTransitions": ("LeaseSpec", "int32"), "spec.strategy": ("LeaseSpec", "string"),
+            "spec.preferredHolder": ("LeaseSpec", "string")})
 
     def validate(self, obj, old):
         spec = obj.get("spec") or {}

@@ -32,7 +32,7 @@ import uuid
 
 from . import errors
 from . import selectors
-from .resources import now_rfc3339, object_meta_errors
+from .resources import decode_errors, now_rfc3339, object_meta_errors
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 _GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -175,6 +175,10 @@ class Store:
                                      f"expected kind ({resource.kind})")
         obj["apiVersion"] = resource.api_version
         obj["kind"] = resource.kind
+        decode_error = decode_errors(obj, resource.field_types)
+        if decode_error:
+            raise errors.bad_request(f"{resource.kind} in version \"{resource.version}\" cannot be "
+                                     f"handled as a {resource.kind}: {decode_error}")
 
         if not isinstance(obj.get("metadata", {}), dict):
             raise errors.bad_request(f"{resource.kind} in version \"{resource.version}\" cannot be "
