@@ -202,6 +202,22 @@ class KubectlTestBase:
         self.assertEqual(result.stdout.splitlines()[0].split(), ["NAME", "TYPE", "DATA", "AGE"])
         self.assertIn("s1-podsession", result.stdout)
 
+    def test_describe_shows_events(self):
+        created = self.server.create(podsessions(), podsession("s1")).json
+        event = {"metadata": {"name": "s1.1"}, "eventTime": "2026-12-04T19:37:02.000000Z",
+                 "reportingController": "podsession.io/controller", "reportingInstance": "pod-a",
+                 "action": "CreatePod", "reason": "PodCreated", "type": "Normal", "note": "created pod p1",
+                 "regarding": {"apiVersion": "podsession.io/v1alpha1", "kind": "PodSession",
+                               "namespace": "default", "name": "s1", "uid": created["metadata"]["uid"]}}
+        response = self.server.create("/apis/events.k8s.io/v1/namespaces/default/events", event)
+        self.assertEqual(response.status, 201, response)
+        described = self.kubectl("describe", "psess", "s1")
+        self.assertRegex(described.stdout, r"Normal\s+PodCreated\s+\S+\s+podsession.io/controller\s+created pod p1")
+        for resource in ("events", "events.v1.events.k8s.io"):
+            with self.subTest(resource=resource):
+                listed = self.kubectl("get", resource)
+                self.assertRegex(listed.stdout, r"Normal\s+PodCreated\s+podsession/s1\s+created pod p1")
+
     def test_get_watch_prints_changes(self):
         self.server.create(podsessions(), podsession("s1"))
         watching = self.server.kubectl_background("get", "psess", "--watch", "--request-timeout=30s")

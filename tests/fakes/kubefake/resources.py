@@ -597,6 +597,9 @@ class EventsV1Type(CoreEventType):
         found += _new_style_event_errors(obj, "reportingController", "note")
         return found
 
+    def cells(self, obj):
+        return super().cells(self.to_storage(obj))
+
 
 # --- coordination.k8s.io/v1 Lease -----------------------------------------------------------
 
