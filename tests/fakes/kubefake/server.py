@@ -19,6 +19,7 @@ the legacy /watch/ path prefix.
 import hmac
 import http.server
 import json
+import queue
 import select
 import socket
 import ssl
@@ -653,7 +654,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 break
             try:
                 item = watcher.events.get(timeout=min(remaining, 0.25))
-            except Exception:  # queue.Empty
+            except queue.Empty:
                 if self.peer_closed():
                     return
                 continue

@@ -33,6 +33,7 @@ import uuid
 from . import errors
 from . import selectors
 from .resources import decode_errors, now_rfc3339, object_meta_errors
+from .schema import json_type_name
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 _GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -162,7 +163,7 @@ class Store:
         if not isinstance(body, dict):
             raise errors.bad_request(f"{resource.kind} in version \"{resource.version}\" cannot be "
                                      f"handled as a {resource.kind}: json: cannot unmarshal "
-                                     f"{type(body).__name__} into Go value of type map[string]interface {{}}")
+                                     f"{json_type_name(body)} into Go value of type map[string]interface {{}}")
         obj = copy.deepcopy(body)
 
         if resource.schema is not None and not obj.get("kind"):
