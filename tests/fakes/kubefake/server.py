@@ -36,7 +36,7 @@ from . import patch as patching
 from . import protobuf
 from . import selectors
 from .openapi import OpenApi
-from .store import INITIAL_EVENTS_END, Deleted
+from .store import Deleted
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -926,5 +926,3 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for storage_key in set(matches):
                     store.drop_watches(storage_key)
 
-
-__all__ = ["ApiServer", "INITIAL_EVENTS_END"]
