@@ -44,6 +44,8 @@ class OrphanReaping(IntegrationTest):
                                 "the orphan was reaped before --orphan-grace")
         self.assertRegex(controller.log_text(),
                          rf"terminated pod session=none pod={orphan} .*reason=orphan")
+        self.assertIn('podsession_pods_terminated_total{reason="orphan"} 1',
+                      controller.http_get("/metrics")[1])
 
         # Every later list is past the grace of all planted pods.
         self.wait_for_resyncs(3)

@@ -129,7 +129,7 @@ class IdleExpiry(IntegrationTest):
     def test_pod_goes_at_expires_at(self):
         self.start_simulator()
         self.sessions.write("gamma.yaml", session_yaml("gamma", idle_ttl=self.ttl))
-        self.start_controller()
+        controller = self.start_controller()
         status = self.wait_for_phase("gamma", "Running")
         pod_id = status["podId"]
         expires_at = parse_time(status["expiresAt"])
@@ -157,6 +157,8 @@ class IdleExpiry(IntegrationTest):
         self.assertEqual(status["podId"], pod_id)
         self.assertGreaterEqual(parse_time(status["terminatedAt"]), expires_at)
         self.assertNotIn("endpoints", status)
+        self.assertIn('podsession_pods_terminated_total{reason="idle_timeout"} 1',
+                      controller.http_get("/metrics")[1])
 
         # Expired is terminal: a later touch brings no new pod.
         text = session_yaml("gamma", idle_ttl=self.ttl,
@@ -166,6 +168,36 @@ class IdleExpiry(IntegrationTest):
         self.assertEqual(self.sessions.status("gamma")["phase"], "Expired")
         self.assertEqual(self.simulator.calls()["createPod"], 1)
         self.assertEqual(len(self.simulator.pods("psn-")), 1)
+
+
+    # NOTE: fails: expiresAt is the deadline truncated to whole seconds,
+    # while expiry runs at the exact deadline, so after a touch at .999 s the
+    # pod goes about a second after the expiresAt the status shows.
+    @unittest.expectedFailure
+    def test_fractional_touch_expires_at_expires_at(self):
+        self.start_simulator()
+        self.sessions.write("nu.yaml", session_yaml("nu", idle_ttl=self.ttl))
+        self.start_controller()
+        ready_at = parse_time(self.wait_for_phase("nu", "Running")["readyAt"])
+
+        # The app writes its own touch, with milliseconds, in the past but
+        # after readyAt.
+        touched = ready_at + 1.999
+        self.wait_for(lambda: time.time() > touched, "the touch time to pass")
+        stamp = format_time(touched).replace("Z", ".999Z")
+        self.sessions.write("nu.yaml", session_yaml(
+            "nu", idle_ttl=self.ttl, annotations={"podsession.io/last-touched": stamp}))
+        status = self.wait_for(
+            lambda: (self.sessions.status("nu") or {}).get("lastTouched") and
+            self.sessions.status("nu"), "the touch in the status")
+        expires_at = parse_time(status["expiresAt"])
+
+        seen_deleted = self.wait_for(
+            lambda: self.simulator.pods(pod_name_prefix("nu"))[0]["deleted"] and time.time(),
+            "the pod to be deleted", timeout=self.ttl + 15)
+        self.assertGreaterEqual(seen_deleted, expires_at, "the pod was deleted before expiresAt")
+        self.assertLessEqual(seen_deleted - expires_at, 1.0,
+                             "the pod was deleted more than 1 s after expiresAt")
 
 
 class FileDeletion(IntegrationTest):
@@ -185,12 +217,46 @@ class FileDeletion(IntegrationTest):
                       "the status and token files to be removed")
         self.assertRegex(controller.log_text(),
                          rf"terminated pod session=default/delta pod={pod_id} .*reason=deleted")
+        self.assertIn('podsession_pods_terminated_total{reason="deleted"} 1',
+                      controller.http_get("/metrics")[1])
 
         # Nothing comes back on later lists.
         self.wait_for_resyncs(3)
         self.assertFalse(os.path.exists(self.sessions.status_path("delta")))
         self.assertEqual(self.simulator.calls()["createPod"], 1)
         self.assertEqual(len(self.simulator.pods("psn-")), 1)
+
+
+class SessionFileRename(IntegrationTest):
+    """A renamed file declares the same session: its pod, UID and token stay."""
+
+    def rename_keeps_session(self, old_name, new_name):
+        self.start_simulator()
+        self.sessions.write(old_name, session_yaml("xi"))
+        controller = self.start_controller()
+        status = self.wait_for_phase("xi", "Running")
+        uid = self.sessions.document("xi")["metadata"]["uid"]
+        token = self.read_token("xi")
+
+        os.rename(self.sessions.file(old_name), self.sessions.file(new_name))
+        self.wait_for_log(controller, rf"session file removed file=.*{old_name}")
+        self.wait_for_resyncs(3)
+        self.assertEqual(self.sessions.status("xi")["podId"], status["podId"], self.diagnostics())
+        self.assertEqual(self.sessions.status("xi")["phase"], "Running")
+        self.assertEqual(self.sessions.document("xi")["metadata"]["uid"], uid)
+        self.assertTrue(self.read_token("xi") == token, "the token file changed")
+        calls = self.simulator.calls()
+        self.assertEqual((calls["createPod"], calls["deletePod"]), (1, 0), self.diagnostics())
+
+    def test_rename_to_earlier_name(self):
+        self.rename_keeps_session("xi-2.yaml", "xi-1.yaml")
+
+    # NOTE: fails: the watcher handles the old name first when it sorts first,
+    # marks the session deleted, terminates its pod and creates a new one with
+    # a new UID and token for the new file.
+    @unittest.expectedFailure
+    def test_rename_to_later_name(self):
+        self.rename_keeps_session("xi-1.yaml", "xi-2.yaml")
 
 
 class BrokenFileEdit(IntegrationTest):
@@ -231,6 +297,39 @@ class BrokenFileEdit(IntegrationTest):
                       "the pod to be deleted")
         self.wait_for(lambda: not os.path.exists(self.sessions.status_path("epsilon")),
                       "the status file to be removed")
+
+    # NOTE: fails: at start the controller finds the status file of a session
+    # that no file declares (the broken file declares nothing it can read),
+    # takes it for a deleted session, terminates the pod and removes the
+    # status and token files.
+    @unittest.expectedFailure
+    def test_invalid_yaml_at_restart_keeps_session(self):
+        self.start_simulator()
+        original = session_yaml("pi")
+        self.sessions.write("pi.yaml", original)
+        controller = self.start_controller()
+        pod_id = self.wait_for_phase("pi", "Running")["podId"]
+        token = self.read_token("pi")
+        self.assertEqual(controller.terminate(), 0, controller.log_tail())
+
+        # The file is half-saved while the controller is down.
+        self.sessions.write_in_place("pi.yaml", original.replace("[rtx-4090]", "[rtx-4090, l4"))
+        controller.start()
+        self.wait_for_log(controller, r"pi\.yaml:\d+: .*is not valid YAML")
+        self.wait_for_resyncs(3)
+        self.assertEqual(self.simulator.calls()["deletePod"], 0, self.diagnostics())
+        self.assertFalse(self.simulator.pods(pod_name_prefix("pi"))[0]["deleted"])
+        self.assertEqual(self.sessions.status("pi")["podId"], pod_id)
+
+        # Fixed, the file declares the same session with the same pod and token.
+        self.sessions.write_in_place("pi.yaml", session_yaml(
+            "pi", annotations={"podsession.io/last-touched": format_time(time.time())}))
+        self.wait_for(lambda: self.sessions.status("pi").get("lastTouched") is not None,
+                      "the fixed file to be read (lastTouched in the status)")
+        status = self.sessions.status("pi")
+        self.assertEqual((status["phase"], status["podId"]), ("Running", pod_id))
+        self.assertTrue(self.read_token("pi") == token, "the token file changed")
+        self.assertEqual(self.simulator.calls()["createPod"], 1)
 
 
 if __name__ == "__main__":
