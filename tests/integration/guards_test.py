@@ -42,8 +42,8 @@ class OrphanReaping(IntegrationTest):
         created_at = parse_time(self.simulator.pods("psn-default-default-ghost-")[0]["createdAt"])
         self.assertGreaterEqual(seen_deleted, created_at + self.grace,
                                 "the orphan was reaped before --orphan-grace")
-        self.assertRegex(controller.log_text(),
-                         rf"terminated pod session=none pod={orphan} .*reason=orphan")
+        # The log line follows the GET that confirms the pod gone.
+        self.wait_for_log(controller, rf"terminated pod session=none pod={orphan} .*reason=orphan")
         self.assertIn('podsession_pods_terminated_total{reason="orphan"} 1',
                       controller.http_get("/metrics")[1])
 
@@ -85,14 +85,14 @@ class MaxPods(IntegrationTest):
     names = ("sigma", "tau")
 
     def split_by_phase(self):
-        """Returns (running name, refused name) once one session runs and the
+        """Returns (running name, waiting name) once one session runs and the
         other carries BudgetExceeded, else None."""
         statuses = {name: self.sessions.status(name) or {} for name in self.names}
         running = [name for name, status in statuses.items() if status.get("phase") == "Running"]
-        refused = [name for name, status in statuses.items()
+        waiting = [name for name, status in statuses.items()
                    if (condition(status, "BudgetExceeded") or {}).get("status") == "True"]
-        if len(running) == 1 and len(refused) == 1 and running != refused:
-            return running[0], refused[0]
+        if len(running) == 1 and len(waiting) == 1 and running != waiting:
+            return running[0], waiting[0]
         return None
 
     def test_second_session_waits_for_budget(self):
@@ -100,28 +100,57 @@ class MaxPods(IntegrationTest):
         for name in self.names:
             self.sessions.write(f"{name}.yaml", session_yaml(name))
         self.start_controller("--max-pods", "1")
-        running, refused = self.wait_for(self.split_by_phase,
+        running, waiting = self.wait_for(self.split_by_phase,
                                          "one session Running and one BudgetExceeded")
 
-        status = self.sessions.status(refused)
+        status = self.sessions.status(waiting)
         self.assertEqual(status["phase"], "Pending")
         self.assertRegex(condition(status, "BudgetExceeded")["message"], r"--max-pods 1")
         self.assertEqual(condition(status, "Ready")["status"], "False")
         self.wait_for_resyncs(3)
-        self.assertEqual(self.split_by_phase(), (running, refused))
+        self.assertEqual(self.split_by_phase(), (running, waiting))
         self.assertEqual(len(self.simulator.pods("psn-")), 1, self.simulator.describe())
         self.assertEqual(self.simulator.calls()["createPod"], 1)
 
         # The budget frees up when the running session ends; never two live pods.
         self.sessions.remove(f"{running}.yaml")
-        def refused_runs():
+        def waiting_runs():
             live = self.simulator.pods("psn-", live_only=True)
             self.assertLessEqual(len(live), 1, self.simulator.describe())
-            status = self.sessions.status(refused)
+            status = self.sessions.status(waiting)
             return status if status.get("phase") == "Running" else None
-        status = self.wait_for(refused_runs, f"{refused} to get the freed pod")
+        status = self.wait_for(waiting_runs, f"{waiting} to get the freed pod")
         self.assertIsNone(condition(status, "BudgetExceeded"))
         self.assertEqual(self.simulator.calls()["createPod"], 2)
+
+
+class DuplicatePod(IntegrationTest):
+    def test_newer_duplicate_is_terminated(self):
+        self.start_simulator()
+        self.sessions.write("upsilon.yaml", session_yaml("upsilon"))
+        controller = self.start_controller()
+        status = self.wait_for_phase("upsilon", "Running")
+        uid = self.sessions.document("upsilon")["metadata"]["uid"]
+
+        # A second, newer pod for the same session, as a create retried
+        # blindly would leave. The pod booted for a second, so now is a later
+        # whole second than its createdAt.
+        duplicate = self.simulator.plant(
+            status["podName"], created_at=time.time(),
+            env={"PODSESSION_NAMESPACE": "default", "PODSESSION_NAME": "upsilon",
+                 "PODSESSION_UID": uid})
+
+        def duplicate_gone():
+            live = self.simulator.pods(pod_name_prefix("upsilon"), live_only=True)
+            return all(pod["id"] != duplicate for pod in live)
+        self.wait_for(duplicate_gone, "the duplicate to be terminated")
+        self.wait_for_log(controller, rf"terminated pod session=default/upsilon pod={duplicate} "
+                                      r".*reason=duplicate")
+        self.wait_for_resyncs(2)
+        live = self.simulator.pods(pod_name_prefix("upsilon"), live_only=True)
+        self.assertEqual([pod["id"] for pod in live], [status["podId"]])
+        self.assertEqual(self.sessions.status("upsilon")["podId"], status["podId"])
+        self.assertEqual(self.simulator.calls()["createPod"], 1)
 
 
 if __name__ == "__main__":

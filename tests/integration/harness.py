@@ -4,7 +4,7 @@ Starts `podsession simulate-runpod` and `podsession run` as real processes on
 loopback ports chosen by the OS, reads the status and token files the
 controller writes, queries the simulator's admin API, and waits for conditions
 with bounded deadlines. A wait that times out fails with the controller's log
-tail, the simulator's pods (without their env, which holds tokens) and the
+tail, the simulator's pods (without their env, which contains tokens) and the
 phase of every status file.
 
 The binary comes from the environment variable PODSESSION_BINARY, the source
@@ -40,8 +40,8 @@ START_TIMEOUT = 15
 CONVERGE_TIMEOUT = 20
 STOP_TIMEOUT = 10
 
-# urllib honours http_proxy and friends; the tests talk to 127.0.0.1 only, so
-# every request goes through an opener without proxies.
+# urllib honours http_proxy and related variables, but the tests talk to
+# 127.0.0.1 only, so every request goes through an opener without proxies.
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 _PR_SET_PDEATHSIG = 1
@@ -175,7 +175,7 @@ class Simulator:
         return _tail(self.log_path, count)
 
     def request(self, method, path, body=None):
-        """Sends one admin or API request; returns (status, parsed JSON or None)."""
+        """Sends one admin or API request and returns (status, parsed JSON or None)."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         request.add_header("Authorization", "Bearer " + self.api_key)
@@ -192,7 +192,7 @@ class Simulator:
     def state(self):
         status, body = self.request("GET", "/_sim/state")
         if status != 200:
-            raise AssertionError(f"GET /_sim/state answered {status}: {body}")
+            raise AssertionError(f"GET /_sim/state returned {status}: {body}")
         return body
 
     def pods(self, prefix="", live_only=False):
@@ -205,16 +205,16 @@ class Simulator:
         return self.state()["calls"]
 
     def plant(self, name, created_at=None, status="RUNNING", env=None):
-        """Adds a pod as another client would have created it; returns its id."""
+        """Adds a pod as another client would have created it and returns its id."""
         body = {"name": name, "image": "ghcr.io/example/other:1",
                 "gpu": {"id": GPU_4090, "count": 1}, "ports": ["8000/http"],
                 "env": env or {}, "status": status}
         if created_at is not None:
             body["createdAt"] = format_time(created_at)
-        code, answer = self.request("POST", "/_sim/pods", body)
+        code, created = self.request("POST", "/_sim/pods", body)
         if code != 201:
-            raise AssertionError(f"POST /_sim/pods answered {code}: {answer}")
-        return answer["id"]
+            raise AssertionError(f"POST /_sim/pods returned {code}: {answer}")
+        return created["id"]
 
     @property
     def port(self):
@@ -222,7 +222,7 @@ class Simulator:
 
     def unread_request_bytes(self):
         """Returns the bytes clients have sent that the simulator has not read
-        yet, from the receive queues in /proc/net/tcp: while the simulator is
+        yet, from the receive queues in /proc/net/tcp. While the simulator is
         stopped with SIGSTOP, a request in flight shows there."""
         total = 0
         with open("/proc/net/tcp", encoding="ascii") as table:
@@ -313,15 +313,15 @@ class Controller:
 
     def wait_ready(self):
         wait_until(lambda: self.http_get("/readyz")[0] == 200, START_TIMEOUT,
-                   "/readyz to answer 200", self.log_tail)
+                   "/readyz to return 200", self.log_tail)
 
     def kill(self):
-        """SIGKILL, as a crash or an OOM kill would end the process."""
+        """Sends SIGKILL, as a crash or an OOM kill would end the process."""
         self.process.kill()
         self.process.wait(timeout=STOP_TIMEOUT)
 
     def terminate(self):
-        """SIGTERM; returns the exit status."""
+        """Sends SIGTERM and returns the exit status."""
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=STOP_TIMEOUT)
 
@@ -405,7 +405,7 @@ def condition(status, kind):
 
 class IntegrationTest(unittest.TestCase):
     """A temporary folder per test, with the processes it starts stopped at the
-    end and every controller log checked for the secrets the test knows."""
+    end and every process log checked for each secret the test has read."""
 
     boot_seconds = 1.0
     # Intervals short enough that each test converges in seconds. An argument
@@ -424,7 +424,7 @@ class IntegrationTest(unittest.TestCase):
         self.controllers = []
         self.known_secrets = []
         # Runs after every process is stopped, because cleanups run last in, first out.
-        self.addCleanup(self._check_logs_hold_no_secret)
+        self.addCleanup(self._check_logs_contain_no_secret)
 
     def start_simulator(self, boot_seconds=None):
         self.simulator = Simulator(self.workdir, boot_seconds or self.boot_seconds)
@@ -465,7 +465,7 @@ class IntegrationTest(unittest.TestCase):
         return wait_until(predicate, timeout, description, self.diagnostics)
 
     def wait_for_phase(self, name, phase, namespace="default", timeout=CONVERGE_TIMEOUT):
-        """Waits until the session's status file shows `phase`; returns the status."""
+        """Waits until the session's status file shows `phase` and returns the status."""
         def reached():
             status = self.sessions.status(name, namespace)
             return status if status and status.get("phase") == phase else None
@@ -489,7 +489,7 @@ class IntegrationTest(unittest.TestCase):
         self.known_secrets.append(token)
         return token
 
-    def _check_logs_hold_no_secret(self):
+    def _check_logs_contain_no_secret(self):
         for directory, _, files in os.walk(os.path.join(self.sessions.path, ".status")):
             for filename in files:
                 if filename.endswith(".token"):

@@ -17,9 +17,9 @@ from harness import IntegrationTest, pod_name_prefix, session_yaml, wait_until
 
 class CrashAfterCreate(IntegrationTest):
     def crash_and_restart(self, name, crashed):
-        """Starts a controller on one new session, waits for `crashed(controller)`,
-        kills it with SIGKILL and restarts it; checks that the pod the first
-        process created is adopted."""
+        """Starts a controller on one new session and kills it with SIGKILL once
+        `crashed(controller)` is true. Then restarts it and checks that the pod
+        the first process created is adopted."""
         self.start_simulator()
         self.sessions.write(f"{name}.yaml", session_yaml(name))
         controller = self.start_controller()
@@ -56,10 +56,10 @@ class CrashAfterCreate(IntegrationTest):
 
     def test_kill_while_create_unanswered(self):
         # The simulator is stopped while the create is in flight, so the
-        # controller dies without an answer and the pod appears afterwards: the
-        # restart finds only the create request in the status.
+        # controller dies before the response arrives and the pod appears
+        # afterwards. The restart finds only the create request in the status.
         self.start_simulator()
-        # No list runs during the test: the only request in flight is the create.
+        # No list runs during the test, so the only request in flight is the create.
         controller = self.start_controller("--resync-interval", "60s")
         controller.wait_ready()
         self.simulator.process.send_signal(signal.SIGSTOP)
