@@ -42,7 +42,9 @@ executor::executor(asio::any_io_executor io, providers::provider& provider, sess
       resync_timer_{io},
       workers_done_{io},
       deadline_timer_{clock.make_timer(io)},
-      jitter_{options_.jitter_seed} {}
+      jitter_{options_.jitter_seed} {
+    queue_signal_.expires_at(asio::steady_timer::time_point::max());
+}
 
 executor::~executor() = default;
 
@@ -187,7 +189,8 @@ asio::awaitable<void> executor::deadline_loop() {
 asio::awaitable<void> executor::work() {
     while (!stopped_) {
         if (queue_.empty()) {
-            queue_signal_.expires_at(asio::steady_timer::time_point::max());
+            // The expiry is set once, in the constructor: setting it here would
+            // cancel the other workers' waits and wake them all in turn.
             co_await queue_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }

@@ -91,7 +91,9 @@ asio::awaitable<bool> executor::create(record_ptr session, const reconcile::crea
     const auto& metadata = session->session.metadata;
     const auto now = clock_.now();
     auto& memory = session->memory;
+    // Every failure but an unknown outcome is definite: no pod was made.
     const auto fail_later = [&](std::string reason, std::string message) {
+        memory.create_failed = true;
         memory.create_attempts += 1;
         memory.create_backoff_until =
             now + backoff(memory.create_attempts - 1, options_.create_backoff_base,
@@ -173,16 +175,19 @@ asio::awaitable<bool> executor::create(record_ptr session, const reconcile::crea
             spdlog::error("RunPod rejected the pod spec session={} gpu={} error={}",
                           planned.session, log::quote(gpu_type), log::quote(describe_error(error)));
             memory.create_rejected = describe_error(error);
+            memory.create_failed = true;
             co_return true;
         }
         if (error.is(errc::unauthorized) || error.is(errc::forbidden) ||
             error.is(errc::payment_required)) {
             block_provider(error);
+            memory.create_failed = true;
             co_return true;
         }
         if (error.is(errc::rate_limited)) {
             const auto wait = error.retry_after.value_or(options_.create_backoff_base);
             memory.create_backoff_until = now + wait;
+            memory.create_failed = true;
             memory.create_failure_reason = "RateLimited";
             memory.create_failure_message = "RunPod rate-limited the create; retrying after " +
                                             std::to_string(wait.count()) + " ms";

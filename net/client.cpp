@@ -226,8 +226,8 @@ asio::awaitable<boost::system::result<response>> client::send(request message) {
         // A server may close a keep-alive connection just as a request goes
         // out; sending again is safe only if the server cannot have acted.
         const auto error = result.outcome.error();
-        const bool replayable = !result.request_written ||
-                                (is_idempotent(message.method) && !result.response_started);
+        const bool replayable =
+            !result.request_written || (is_idempotent(message.method) && !result.response_started);
         if (attempt == 0 && reused && replayable && error != errc::timeout) {
             continue;
         }
@@ -344,16 +344,15 @@ namespace detail {
 asio::awaitable<exchange_result> exchange(connection& connection, const request& message,
                                           const exchange_limits& limits) {
     if (auto* tls = std::get_if<tls_stream>(&connection.stream)) {
-        co_return co_await stream_operations<tls_stream>::exchange(*tls, connection.buffer,
-                                                                   message, limits);
+        co_return co_await stream_operations<tls_stream>::exchange(*tls, connection.buffer, message,
+                                                                   limits);
     }
     co_return co_await stream_operations<plain_stream>::exchange(
         std::get<plain_stream>(connection.stream), connection.buffer, message, limits);
 }
 
 asio::awaitable<boost::system::error_code> start_stream(connection& connection,
-                                                        const request& message,
-                                                        body_parser& parser,
+                                                        const request& message, body_parser& parser,
                                                         const exchange_limits& limits) {
     if (auto* tls = std::get_if<tls_stream>(&connection.stream)) {
         co_return co_await stream_operations<tls_stream>::start_stream(*tls, connection.buffer,
@@ -371,8 +370,7 @@ asio::awaitable<boost::system::result<std::size_t>> read_body_some(
             *tls, connection.buffer, parser, data, size, timeout);
     }
     co_return co_await stream_operations<plain_stream>::read_body_some(
-        std::get<plain_stream>(connection.stream), connection.buffer, parser, data, size,
-        timeout);
+        std::get<plain_stream>(connection.stream), connection.buffer, parser, data, size, timeout);
 }
 
 }  // namespace detail

@@ -70,11 +70,12 @@ class response_stream;
 // destroyed while they finish (they then fail with `errc::cancelled`).
 //
 // A request that failed on a reused connection before any response byte came
-// back is sent once more on a new connection when it is safe: when the request
-// was not completely written, or its method is idempotent (GET, HEAD, PUT,
-// DELETE, OPTIONS). A POST whose response was lost is never sent twice.
+// back is sent once more on a new connection when that is safe. It is safe when
+// the request was not completely written, or when its method is idempotent
+// (GET, HEAD, PUT, DELETE, OPTIONS). A POST whose response was lost is never
+// sent twice.
 class client {
-public:
+  public:
     using executor_type = boost::asio::any_io_executor;
 
     // Throws `std::invalid_argument` for a base URL that `parse_origin`
@@ -102,13 +103,13 @@ public:
 
     struct state;
 
-private:
+  private:
     std::shared_ptr<state> state_;
 };
 
 // The body of a streamed response, read one line at a time.
 class response_stream {
-public:
+  public:
     struct state;
 
     explicit response_stream(std::unique_ptr<state> state);
@@ -130,7 +131,7 @@ public:
     // `errc::cancelled`.
     void close();
 
-private:
+  private:
     std::unique_ptr<state> state_;
 };
 

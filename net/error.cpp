@@ -12,7 +12,7 @@ namespace podsession::net {
 namespace {
 
 class category final : public boost::system::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "podsession.net"; }
 
     std::string message(int value) const override {

@@ -104,7 +104,8 @@ boost::asio::awaitable<reply> router::dispatch(server_request& request) const {
             continue;
         }
         if (candidate.method != request.message.method) {
-            allowed += (allowed.empty() ? "" : ", ") + std::string{http::to_string(candidate.method)};
+            allowed +=
+                (allowed.empty() ? "" : ", ") + std::string{http::to_string(candidate.method)};
             continue;
         }
         request.path_parameters = std::move(parameters);
@@ -112,10 +113,10 @@ boost::asio::awaitable<reply> router::dispatch(server_request& request) const {
     }
 
     const unsigned status = allowed.empty() ? 404 : 405;
-    response message = error_responder_
-                           ? error_responder_(status, request)
-                           : make_response(status, status == 404 ? "not found\n"
-                                                                 : "method not allowed\n");
+    response message =
+        error_responder_
+            ? error_responder_(status, request)
+            : make_response(status, status == 404 ? "not found\n" : "method not allowed\n");
     message.status = status;
     if (!allowed.empty()) {
         message.headers.set(http::field::allow, allowed);
@@ -157,7 +158,8 @@ boost::system::result<boost::asio::ip::tcp::endpoint> parse_listen_endpoint(std:
 
 std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
     const auto address = endpoint.address();
-    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    const std::string host =
+        address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
     return host + ":" + std::to_string(endpoint.port());
 }
 

@@ -4,6 +4,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
 
 namespace podsession::net {
 
@@ -32,8 +32,8 @@ struct session {
     bool busy = false;
 };
 
-// The answer to a request that could not be read completely: the status, or
-// 0 when the connection just closes.
+// The status of the response to a request that could not be read completely,
+// or 0 when the connection just closes.
 unsigned status_for_read_error(const boost::system::error_code& error) {
     if (error == http::error::body_limit) {
         return 413;
@@ -122,9 +122,10 @@ asio::awaitable<void> serve(std::shared_ptr<server::state> self, tcp::socket soc
         const auto [read_error, read] =
             co_await http::async_read(current.stream, buffer, parser, use_tuple);
         if (read_error) {
-            // Answer what the client can fix; any other failure just closes.
+            // Report what the client can fix. Any other failure just closes.
             if (const unsigned status = status_for_read_error(read_error); status != 0) {
-                auto outgoing = to_beast_response(make_response(status, "invalid request\n"), false);
+                auto outgoing =
+                    to_beast_response(make_response(status, "invalid request\n"), false);
                 current.stream.expires_after(self->options.read_timeout);
                 co_await http::async_write(current.stream, outgoing, use_tuple);
             }

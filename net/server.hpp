@@ -19,7 +19,7 @@
 
 namespace podsession::net {
 
-// A request as a handler sees it.
+// A request as the server passes it to a handler.
 struct server_request {
     request message;
     // The target split at `?`, both still percent-encoded.
@@ -33,8 +33,8 @@ struct server_request {
     [[nodiscard]] std::string_view parameter(std::string_view name) const;
 };
 
-// What the server does with a handler's result. `close_without_reply` drops
-// the connection as if the response had been lost, for simulating faults.
+// The server's action on a handler's result. `close_without_reply` drops the
+// connection as if the response had been lost, for simulating faults.
 enum class reply_mode { send, close_without_reply };
 
 struct reply {
@@ -50,7 +50,7 @@ using handler = std::function<boost::asio::awaitable<reply>(server_request&)>;
 // Maps method and path to a handler. A pattern is a path whose segments are
 // literals or `{name}`, which matches any one non-empty segment.
 class router {
-public:
+  public:
     // Builds the response for a path that matches no route (404) or no route
     // with this method (405); the default is a plain-text body.
     using error_responder = std::function<response(unsigned status, const server_request&)>;
@@ -58,11 +58,11 @@ public:
     void add(http::verb method, std::string_view pattern, handler handler);
     void set_error_responder(error_responder responder);
 
-    // Runs the handler of the first matching route, or answers 404 / 405
+    // Runs the handler of the first matching route, or returns 404 / 405
     // (with an `Allow` header).
     [[nodiscard]] boost::asio::awaitable<reply> dispatch(server_request& request) const;
 
-private:
+  private:
     struct route {
         http::verb method;
         std::vector<std::string> segments;
@@ -85,7 +85,7 @@ struct server_options {
 
 // An HTTP/1.1 server with keep-alive, run on the given executor.
 class server {
-public:
+  public:
     using executor_type = boost::asio::any_io_executor;
 
     server(executor_type executor, router routes, server_options options = {});
@@ -107,7 +107,7 @@ public:
 
     struct state;
 
-private:
+  private:
     std::shared_ptr<state> state_;
 };
 

@@ -8,8 +8,8 @@
 
 namespace podsession::net {
 
-// Where a client sends its requests: the scheme, host and port of a base URL,
-// plus a path prefix that goes in front of every request target.
+// The destination of a client's requests: the scheme, host and port of a base
+// URL, plus a path prefix that goes in front of every request target.
 struct origin {
     bool tls = false;
     // A DNS name or an IP address, without the brackets of an IPv6 literal.

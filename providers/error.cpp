@@ -10,7 +10,7 @@ namespace podsession::providers {
 namespace {
 
 class category final : public boost::system::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "podsession.provider"; }
 
     std::string message(int value) const override {

@@ -161,7 +161,7 @@ class session_planner {
             return false;
         }
         // A create may still be settling: its pod could appear in the list.
-        if (pod_id.empty() && plan_.status.create_requested_at &&
+        if (pod_id.empty() && plan_.status.create_requested_at && !plan_.memory.create_failed &&
             now_ < *plan_.status.create_requested_at + config_.create_settle) {
             earliest(plan_.wake_at, *plan_.status.create_requested_at + config_.create_settle);
             return false;
@@ -472,7 +472,7 @@ class session_planner {
         }
         status.phase = session_phase::pending;
 
-        if (status.create_requested_at &&
+        if (status.create_requested_at && !plan_.memory.create_failed &&
             now_ < *status.create_requested_at + config_.create_settle) {
             // A create went out and its pod is not listed yet: wait for the listing
             // to catch up before anything that could make a second pod.
@@ -525,6 +525,7 @@ class session_planner {
         } else {
             status.create_requested_at = now_;
             status.pod_name = pod_name_;
+            plan_.memory.create_failed = false;
             set_ready(false, "Creating", "creating pod " + pod_name_);
         }
         usage.pods += 1;

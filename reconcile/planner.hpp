@@ -71,6 +71,9 @@ struct session_memory {
     std::optional<timestamp> create_backoff_until;
     // Failed creates in a row, for the backoff's growth.
     int create_attempts = 0;
+    // The last create request got a definite failure, so no pod can be waiting
+    // to appear in the list and the create settle time does not apply.
+    bool create_failed = false;
     // The last create failure that is worth retrying (capacity, transient,
     // rate limit), for the ProviderError condition. Empty when none.
     std::string create_failure_reason;

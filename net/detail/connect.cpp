@@ -29,16 +29,17 @@ asio::awaitable<boost::system::result<tcp::resolver::results_type>> resolve(
     asio::steady_timer timer{executor, timeout};
 
     // The resolver has no timeout of its own; whichever finishes first wins.
-    auto outcome = co_await (resolver.async_resolve(target.host, std::to_string(target.port),
-                                                    use_tuple) ||
-                             timer.async_wait(use_tuple));
+    auto outcome =
+        co_await (resolver.async_resolve(target.host, std::to_string(target.port), use_tuple) ||
+                  timer.async_wait(use_tuple));
     if (outcome.index() == 1) {
         co_return make_error_code(errc::timeout);
     }
     auto [error, endpoints] = std::get<0>(std::move(outcome));
     if (error) {
         const auto classified = classify(error);
-        co_return classified == errc::cancelled ? classified : make_error_code(errc::connect_failed);
+        co_return classified == errc::cancelled ? classified
+                                                : make_error_code(errc::connect_failed);
     }
     co_return std::move(endpoints);
 }
@@ -51,8 +52,8 @@ std::chrono::milliseconds time_left(clock::time_point deadline, std::chrono::mil
 }
 
 beast::tcp_stream& connection::tcp() noexcept {
-    return std::visit([](auto& stream) -> beast::tcp_stream& { return beast::get_lowest_layer(stream); },
-                      stream);
+    return std::visit(
+        [](auto& stream) -> beast::tcp_stream& { return beast::get_lowest_layer(stream); }, stream);
 }
 
 void close(connection& connection) {

@@ -51,10 +51,9 @@ asio::awaitable<boost::system::error_code> write_request(Stream& stream, const r
 }
 
 template <class Stream>
-asio::awaitable<exchange_result> stream_operations<Stream>::exchange(Stream& stream,
-                                                                     beast::flat_buffer& buffer,
-                                                                     const request& message,
-                                                                     const exchange_limits& limits) {
+asio::awaitable<exchange_result> stream_operations<Stream>::exchange(
+    Stream& stream, beast::flat_buffer& buffer, const request& message,
+    const exchange_limits& limits) {
     exchange_result result{.outcome = make_error_code(errc::timeout)};
     auto& tcp = beast::get_lowest_layer(stream);
 
@@ -139,7 +138,8 @@ asio::awaitable<boost::system::result<std::size_t>> stream_operations<Stream>::r
         body.size = size;
         body.more = true;
         tcp.expires_after(timeout);
-        const auto [error, read] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+        const auto [error, read] =
+            co_await http::async_read_some(stream, buffer, parser, use_tuple);
         const std::size_t filled = size - parser.get().body().size;
         if (error && error != http::error::need_buffer) {
             co_return classify(error);

@@ -16,11 +16,11 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 template <class Load>
-void load_or_throw(std::string_view what, const std::string& file, Load&& load) {
+void load_or_throw(std::string_view description, const std::string& file, Load&& load) {
     boost::system::error_code error;
     load(error);
     if (error) {
-        throw std::runtime_error{"cannot load " + std::string{what} + " \"" + file +
+        throw std::runtime_error{"cannot load " + std::string{description} + " \"" + file +
                                  "\": " + error.message()};
     }
 }
@@ -38,9 +38,8 @@ std::shared_ptr<ssl::context> make_tls_context(const tls_options& options) {
         context->set_verify_mode(ssl::verify_peer);
         if (options.ca_file) {
             const std::string file = options.ca_file->string();
-            load_or_throw("CA file", file, [&](auto& error) {
-                context->load_verify_file(file, error);
-            });
+            load_or_throw("CA file", file,
+                          [&](auto& error) { context->load_verify_file(file, error); });
         }
         if (!options.ca_pem.empty()) {
             load_or_throw("CA certificate", "inline PEM", [&](auto& error) {
@@ -55,9 +54,8 @@ std::shared_ptr<ssl::context> make_tls_context(const tls_options& options) {
 
     if (options.certificate_file) {
         const std::string file = options.certificate_file->string();
-        load_or_throw("client certificate", file, [&](auto& error) {
-            context->use_certificate_chain_file(file, error);
-        });
+        load_or_throw("client certificate", file,
+                      [&](auto& error) { context->use_certificate_chain_file(file, error); });
     }
     if (options.private_key_file) {
         const std::string file = options.private_key_file->string();

@@ -10,8 +10,8 @@ namespace podsession::net::detail {
 template struct stream_operations<tls_stream>;
 
 asio::awaitable<boost::system::error_code> tls_handshake(tls_stream& stream,
-                                                          const std::string& host,
-                                                          std::chrono::milliseconds timeout) {
+                                                         const std::string& host,
+                                                         std::chrono::milliseconds timeout) {
     // Server Name Indication carries host names only, never IP addresses.
     boost::system::error_code parse_error;
     asio::ip::make_address(host, parse_error);
@@ -21,8 +21,7 @@ asio::awaitable<boost::system::error_code> tls_handshake(tls_stream& stream,
     stream.set_verify_callback(asio::ssl::host_name_verification(host));
 
     beast::get_lowest_layer(stream).expires_after(timeout);
-    const auto [error] =
-        co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    const auto [error] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
     beast::get_lowest_layer(stream).expires_never();
     if (!error) {
         co_return boost::system::error_code{};

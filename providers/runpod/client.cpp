@@ -90,8 +90,7 @@ asio::awaitable<result<crd::observed_pod>> client::create_pod(const create_pod_r
 
     auto pod = decode_pod(sent->body);
     if (!pod) {
-        co_return malformed_response(api_operation::create_pod, sent->status,
-                                     pod.error().message);
+        co_return malformed_response(api_operation::create_pod, sent->status, pod.error().message);
     }
     co_return std::move(*pod);
 }

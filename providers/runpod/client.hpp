@@ -27,7 +27,7 @@ struct client_options {
 
 // The REST v2 pod API as a `provider`.
 class client final : public provider {
-public:
+  public:
     // Throws `std::invalid_argument` for an empty key or an invalid base URL,
     // and `std::runtime_error` when a TLS file cannot be loaded.
     client(boost::asio::any_io_executor executor, client_options options);
@@ -45,7 +45,7 @@ public:
     // The quota state of the last response that carried rate limit headers.
     [[nodiscard]] const rate_limit& last_rate_limit() const noexcept { return last_rate_limit_; }
 
-private:
+  private:
     [[nodiscard]] boost::asio::awaitable<result<net::response>> call(api_operation operation,
                                                                      net::request request,
                                                                      const redactor& redactor);

@@ -13,7 +13,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view session_uid_variable = "PODSESSION_UID";
-// Where RunPod mounts a pod's persistent volume.
+// The mount path of a pod's persistent volume on RunPod.
 constexpr std::string_view volume_mount_path = "/workspace";
 
 std::optional<json::value> parse_json(std::string_view body) {
@@ -223,7 +223,8 @@ std::optional<problem> decode_problem(std::string_view body) {
     if (const auto* detail = string_field(*object, "detail")) {
         decoded.detail = *detail;
     }
-    if (const auto* errors = object->if_contains("errors"); errors != nullptr && errors->is_array()) {
+    if (const auto* errors = object->if_contains("errors");
+        errors != nullptr && errors->is_array()) {
         for (const auto& entry : errors->as_array()) {
             if (const auto* text = entry.if_string()) {
                 decoded.errors.emplace_back(*text);

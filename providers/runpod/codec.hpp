@@ -13,7 +13,7 @@
 // JSON shapes of RunPod's REST v2 pod API: bytes in, typed values out, no I/O.
 namespace podsession::providers::runpod {
 
-// Encodes a `CreatePodRequest` body with only the keys that the API knows,
+// Encodes a `CreatePodRequest` body with only the keys that the API defines,
 // because it rejects any other key with 422.
 [[nodiscard]] std::string encode_create_request(const create_pod_request& request);
 

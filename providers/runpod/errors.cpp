@@ -133,6 +133,8 @@ provider_error classify_response(api_operation operation, const net::response& r
 }
 
 provider_error classify_transport(api_operation operation, const boost::system::error_code& error) {
+    // NOTE: a timeout while connecting also counts as a possible create,
+    // because the HTTP layer reports connect and read timeouts alike.
     const auto cause = net::classify(error);
     const bool never_sent = cause == net::errc::connect_failed || cause == net::errc::tls_failure ||
                             cause == net::errc::invalid_url;
@@ -145,10 +147,11 @@ provider_error classify_transport(api_operation operation, const boost::system::
     return classified;
 }
 
-provider_error malformed_response(api_operation operation, unsigned status, std::string_view reason) {
+provider_error malformed_response(api_operation operation, unsigned status,
+                                  std::string_view reason) {
     provider_error error;
     error.code = make_error_code(operation == api_operation::create_pod ? errc::unknown_outcome
-                                                                    : errc::transient);
+                                                                        : errc::transient);
     error.http_status = static_cast<int>(status);
     error.message = "RunPod " + std::string{to_string(operation)} + " returned HTTP " +
                     std::to_string(status) + " with an unreadable body: " + std::string{reason};

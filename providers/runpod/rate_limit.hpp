@@ -30,7 +30,7 @@ struct rate_limit {
 
     [[nodiscard]] bool empty() const noexcept { return windows.empty(); }
     [[nodiscard]] const rate_limit_window* find(std::string_view name) const noexcept;
-    // The longest reset among exhausted windows (`r=0`): how long a caller
+    // The maximum reset time among exhausted windows (`r=0`), which a caller
     // must wait before any request can succeed. Nothing if none is exhausted.
     [[nodiscard]] std::optional<std::chrono::seconds> exhausted_for() const noexcept;
 };

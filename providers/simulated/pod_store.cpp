@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -18,13 +17,14 @@ using crd::pod_status;
 namespace {
 
 constexpr std::string_view id_alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-// RunPod's ids are 14 characters, for example `gfj8b292vyg08g`.
+// As long as `gfj8b292vyg08g`, a pod id in RunPod's specification (its other
+// examples are shorter).
 constexpr std::size_t id_length = 14;
-// The message RunPod gives when a GPU type has no capacity.
+// A capacity message in the style of RunPod's. The real wording varies.
 constexpr std::string_view no_capacity_detail =
     "There are no longer any instances available with the requested specifications. "
     "Please refresh and try again.";
-// Where the simulated pods appear to run. Loopback, so that a client that
+// The public IP of every simulated pod. It is loopback, so that a client that
 // does connect to a tcp port reaches nothing beyond this machine.
 constexpr std::string_view simulated_public_ip = "127.0.0.1";
 constexpr std::string_view simulated_data_center = "US-KS-2";
@@ -59,13 +59,40 @@ std::string format_time(sim_clock::time_point time) {
 }
 
 // Compares `major.minor` versions numerically, so that 12.10 is above 12.9.
+// Digit strings are compared without conversion, so no length overflows.
 bool version_above(std::string_view left, std::string_view right) {
-    const auto split = [](std::string_view text) {
+    const auto number = [](std::string_view digits) {
+        digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size()));
+        return std::pair{digits.size(), digits};
+    };
+    const auto split = [&](std::string_view text) {
         const auto dot = text.find('.');
-        return std::pair{std::stoi(std::string{text.substr(0, dot)}),
-                         std::stoi(std::string{text.substr(dot + 1)})};
+        return std::pair{number(text.substr(0, dot)), number(text.substr(dot + 1))};
     };
     return split(left) > split(right);
+}
+
+bool all_digits(std::string_view text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Matches `^\d+\.\d+$`, the schema's pattern for CUDA versions.
+bool is_cuda_version(std::string_view text) {
+    const auto dot = text.find('.');
+    return dot != std::string_view::npos && all_digits(text.substr(0, dot)) &&
+           all_digits(text.substr(dot + 1));
+}
+
+// Matches `port/http` or `port/tcp` with a port in 1..65535.
+bool is_port_spec(std::string_view text) {
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos || slash > 5 || !all_digits(text.substr(0, slash))) {
+        return false;
+    }
+    const int port = std::stoi(std::string{text.substr(0, slash)});
+    const auto protocol = text.substr(slash + 1);
+    return port >= 1 && port <= 65535 && (protocol == "http" || protocol == "tcp");
 }
 
 bool is_positive_integer(const json::value* value, std::int64_t minimum) {
@@ -82,8 +109,9 @@ bool is_positive_integer(const json::value* value, std::int64_t minimum) {
 }
 
 bool is_string_array(const json::value& value) {
-    return value.is_array() && std::all_of(value.as_array().begin(), value.as_array().end(),
-                                           [](const json::value& item) { return item.is_string(); });
+    return value.is_array() &&
+           std::all_of(value.as_array().begin(), value.as_array().end(),
+                       [](const json::value& item) { return item.is_string(); });
 }
 
 void reject_unknown_keys(const json::object& object, std::string_view path,
@@ -100,8 +128,6 @@ void reject_unknown_keys(const json::object& object, std::string_view path,
 // Checks a create body against `CreatePodRequest` and returns the violations
 // in the form RunPod's 422 `errors[]` uses.
 std::vector<std::string> validate_create(const json::object& body) {
-    static const std::regex cuda_pattern{R"(^\d+\.\d+$)"};
-    static const std::regex port_pattern{R"(^\d{1,5}/(http|tcp)$)"};
     std::vector<std::string> errors;
 
     reject_unknown_keys(body, "$",
@@ -124,15 +150,17 @@ std::vector<std::string> validate_create(const json::object& body) {
     if (const auto* args = body.if_contains("args"); args != nullptr && !args->is_string()) {
         errors.emplace_back("$.args: must be a string");
     }
-    if (const auto* disk = body.if_contains("disk"); disk != nullptr && !is_positive_integer(disk, 1)) {
+    if (const auto* disk = body.if_contains("disk");
+        disk != nullptr && !is_positive_integer(disk, 1)) {
         errors.emplace_back("$.disk: must be an integer of at least 1");
     }
     if (const auto* cloud = body.if_contains("cloud");
         cloud != nullptr && !(cloud->is_string() && (cloud->as_string() == "SECURE" ||
-                                                      cloud->as_string() == "COMMUNITY"))) {
+                                                     cloud->as_string() == "COMMUNITY"))) {
         errors.emplace_back("$.cloud: must be one of SECURE, COMMUNITY");
     }
-    if (const auto* ids = body.if_contains("dataCenterIds"); ids != nullptr && !is_string_array(*ids)) {
+    if (const auto* ids = body.if_contains("dataCenterIds");
+        ids != nullptr && !is_string_array(*ids)) {
         errors.emplace_back("$.dataCenterIds: must be an array of strings");
     }
     if (const auto* ports = body.if_contains("ports")) {
@@ -141,8 +169,7 @@ std::vector<std::string> validate_create(const json::object& body) {
         } else {
             for (const auto& port : ports->as_array()) {
                 const std::string text{port.as_string()};
-                if (!std::regex_match(text, port_pattern) || std::stoi(text) < 1 ||
-                    std::stoi(text) > 65535) {
+                if (!is_port_spec(text)) {
                     errors.push_back("$.ports: '" + text + "' is not port/http or port/tcp");
                 }
             }
@@ -173,8 +200,8 @@ std::vector<std::string> validate_create(const json::object& body) {
             errors.emplace_back("$.gpu: must be an object");
         } else {
             const auto& object = gpu->as_object();
-            reject_unknown_keys(object, "$.gpu", {"id", "count", "minCudaVersion", "allowedCudaVersions"},
-                                errors);
+            reject_unknown_keys(object, "$.gpu",
+                                {"id", "count", "minCudaVersion", "allowedCudaVersions"}, errors);
             if (const auto* id = object.if_contains("id"); id == nullptr || !id->is_string()) {
                 errors.emplace_back("$.gpu.id: a string is required");
             }
@@ -183,9 +210,7 @@ std::vector<std::string> validate_create(const json::object& body) {
                 errors.emplace_back("$.gpu.count: must be an integer of at least 1");
             }
             if (const auto* cuda = object.if_contains("minCudaVersion");
-                cuda != nullptr &&
-                !(cuda->is_string() &&
-                  std::regex_match(std::string{cuda->as_string()}, cuda_pattern))) {
+                cuda != nullptr && !(cuda->is_string() && is_cuda_version(cuda->as_string()))) {
                 errors.emplace_back("$.gpu.minCudaVersion: must match ^\\d+\\.\\d+$");
             }
         }
@@ -202,9 +227,11 @@ std::vector<std::string> validate_create(const json::object& body) {
                     const auto& object = persistent->as_object();
                     reject_unknown_keys(object, "$.mounts.persistent", {"size", "path"}, errors);
                     if (!is_positive_integer(object.if_contains("size"), 10)) {
-                        errors.emplace_back("$.mounts.persistent.size: an integer of at least 10 is required");
+                        errors.emplace_back(
+                            "$.mounts.persistent.size: an integer of at least 10 is required");
                     }
-                    if (const auto* path = object.if_contains("path"); path == nullptr || !path->is_string()) {
+                    if (const auto* path = object.if_contains("path");
+                        path == nullptr || !path->is_string()) {
                         errors.emplace_back("$.mounts.persistent.path: a string is required");
                     }
                 }
@@ -288,9 +315,9 @@ std::string pod_store::new_id() {
         for (std::size_t i = 0; i < id_length; ++i) {
             id += id_alphabet[pick(random_)];
         }
-        const bool taken = std::any_of(pods_.begin(), pods_.end(),
-                                       [&](const pod& existing) { return existing.id == id; });
-        if (!taken) {
+        const bool in_use = std::any_of(pods_.begin(), pods_.end(),
+                                        [&](const pod& existing) { return existing.id == id; });
+        if (!in_use) {
             return id;
         }
     }
@@ -357,10 +384,10 @@ json::object pod_store::to_json(const pod& pod, sim_clock::time_point now) const
     out["gpu"] = json::object{{"id", pod.gpu_id}, {"count", pod.gpu_count}};
     out["cloud"] = text_or("cloud", "SECURE");
     const auto* data_centers = pod.spec.if_contains("dataCenterIds");
-    out["dataCenterId"] = data_centers != nullptr && data_centers->is_array() &&
-                                  !data_centers->as_array().empty()
-                              ? data_centers->as_array().front()
-                              : json::value(simulated_data_center);
+    out["dataCenterId"] =
+        data_centers != nullptr && data_centers->is_array() && !data_centers->as_array().empty()
+            ? data_centers->as_array().front()
+            : json::value(simulated_data_center);
     out["cudaVersion"] = options_.host_cuda_version;
     out["ssh"] = json::object{{"proxy", nullptr}, {"direct", nullptr}};
     out["template"] = nullptr;
@@ -374,11 +401,13 @@ json::object pod_store::to_json(const pod& pod, sim_clock::time_point now) const
         for (const auto& entry : out["ports"].as_array()) {
             const std::string_view text = entry.as_string();
             const auto slash = text.find('/');
-            const auto private_port = static_cast<std::uint16_t>(std::stoi(std::string{text.substr(0, slash)}));
+            const auto private_port =
+                static_cast<std::uint16_t>(std::stoi(std::string{text.substr(0, slash)}));
             const bool tcp = text.substr(slash + 1) == "tcp";
             json::object port{{"private", private_port}, {"type", tcp ? "tcp" : "http"}};
             const auto mapped = pod.public_ports.find(private_port);
-            port["public"] = tcp && mapped != pod.public_ports.end() ? json::value(mapped->second) : json::value(nullptr);
+            port["public"] = tcp && mapped != pod.public_ports.end() ? json::value(mapped->second)
+                                                                     : json::value(nullptr);
             port["ip"] = tcp ? json::value(simulated_public_ip) : json::value(nullptr);
             ports.push_back(std::move(port));
         }
@@ -401,9 +430,8 @@ outcome pod_store::add(const json::object& body, bool check_capacity) {
         return problem(404, "template not found");
     }
     if (body.contains("cpu") == body.contains("gpu")) {
-        return problem(400, body.contains("cpu")
-                                ? "exactly one of gpu or cpu may be set"
-                                : "one of gpu or cpu is required");
+        return problem(400, body.contains("cpu") ? "exactly one of gpu or cpu may be set"
+                                                 : "one of gpu or cpu is required");
     }
     if (body.contains("cpu")) {
         return problem(400, "the simulator places GPU pods only");
@@ -511,7 +539,8 @@ outcome pod_store::act(std::string_view id, std::string_view body) {
     const auto now = options_.now();
     const auto allowed = actions_for(status_at(*pod, now));
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-        return problem(409, "action \"" + std::string{name} + "\" is not valid for the pod's status");
+        return problem(409,
+                       "action \"" + std::string{name} + "\" is not valid for the pod's status");
     }
     if (name == "terminate") {
         pod->deleted = true;
@@ -624,7 +653,8 @@ outcome pod_store::admin_set_capacity(std::string_view body) {
     const auto* object = !error ? parsed.if_object() : nullptr;
     const auto* gpu_id = object != nullptr ? object->if_contains("gpuId") : nullptr;
     const auto* available = object != nullptr ? object->if_contains("available") : nullptr;
-    if (gpu_id == nullptr || !gpu_id->is_string() || available == nullptr || !available->is_bool()) {
+    if (gpu_id == nullptr || !gpu_id->is_string() || available == nullptr ||
+        !available->is_bool()) {
         return problem(422, "a body {\"gpuId\": string, \"available\": boolean} is required");
     }
     const std::string id{gpu_id->as_string()};

@@ -32,8 +32,8 @@ struct boot_schedule {
 // USD per GPU-hour of each GPU type the simulator can place.
 using price_table = std::map<std::string, double, std::less<>>;
 
-// Typical on-demand Secure Cloud prices from a public price catalog (the
-// upper end where the catalog gives a range); every other known GPU id costs
+// Typical on-demand Secure Cloud prices from a public price catalog, the
+// upper end where the catalog gives a range. Every other known GPU id costs
 // `unlisted_gpu_price`.
 [[nodiscard]] price_table default_prices();
 // A made-up price for GPU types the catalog sample does not list.
@@ -49,7 +49,7 @@ struct store_options {
     std::uint64_t seed = 0;
 };
 
-// The answer of a store operation: an HTTP status and a JSON body, which is
+// The result of a store operation: an HTTP status and a JSON body, which is
 // a problem document (`ErrorResponse`) for a status of 400 or more and empty
 // for 204.
 struct outcome {
@@ -65,7 +65,7 @@ struct outcome {
 // time the store is read, so tests move pods through their life by moving the
 // clock. Not thread-safe: one executor drives it.
 class pod_store {
-public:
+  public:
     explicit pod_store(store_options options = {});
     ~pod_store();
     pod_store(const pod_store&) = delete;
@@ -86,7 +86,7 @@ public:
     // `{"status": null}` returns it to the boot schedule.
     [[nodiscard]] outcome admin_set_status(std::string_view id, std::string_view body);
     // `{"gpuId": "...", "available": false}` makes creates of that GPU type
-    // fail with 400, as RunPod answers when it has no capacity.
+    // fail with 400, as RunPod responds when it has no capacity.
     [[nodiscard]] outcome admin_set_capacity(std::string_view body);
     // Every pod, deleted ones included (with `"deleted": true`).
     [[nodiscard]] boost::json::array admin_pods();
@@ -96,7 +96,7 @@ public:
 
     [[nodiscard]] sim_clock::time_point now() const { return options_.now(); }
 
-private:
+  private:
     struct pod;
 
     [[nodiscard]] pod* find_live(std::string_view id);

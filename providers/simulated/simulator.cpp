@@ -7,9 +7,9 @@
 #include <system_error>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 namespace podsession::providers::simulated {
 
@@ -57,7 +57,7 @@ outcome unauthorized(const net::server_request& request) {
 }  // namespace
 
 asio::awaitable<std::optional<net::reply>> fault_script::before(operation,
-                                                                 const net::server_request&) {
+                                                                const net::server_request&) {
     co_return std::nullopt;
 }
 
@@ -83,7 +83,8 @@ std::string_view to_string(operation value) {
 
 std::vector<rate_limit_policy> default_rate_limits() {
     using std::chrono::seconds;
-    return {{"minute", 600, seconds{60}}, {"hour", 30'000, seconds{3600}},
+    return {{"minute", 600, seconds{60}},
+            {"hour", 30'000, seconds{3600}},
             {"day", 500'000, seconds{86'400}}};
 }
 
@@ -101,9 +102,7 @@ struct simulator::state {
     std::vector<window_usage> usage;
 
     explicit state(simulator_options options_)
-        : options{std::move(options_)},
-          store{options.store},
-          usage(options.rate_limits.size()) {}
+        : options{std::move(options_)}, store{options.store}, usage(options.rate_limits.size()) {}
 
     // Sets the rate limit headers on `message`. With `consume`, also counts
     // the request against every window and returns the seconds to wait when
@@ -119,8 +118,8 @@ struct simulator::state {
             if (now - window.started >= policy.length) {
                 window = window_usage{now, 0};
             }
-            const auto reset = std::chrono::ceil<std::chrono::seconds>(
-                window.started + policy.length - now);
+            const auto reset =
+                std::chrono::ceil<std::chrono::seconds>(window.started + policy.length - now);
             if (window.used >= policy.quota) {
                 wait = std::max(wait.value_or(reset), reset);
             } else if (consume) {
@@ -131,8 +130,8 @@ struct simulator::state {
                                 std::to_string(policy.quota - window.used) +
                                 ";t=" + std::to_string(reset.count());
             policy_header += separator + ("\"" + policy.name + "\";q=") +
-                             std::to_string(policy.quota) + ";w=" +
-                             std::to_string(policy.length.count());
+                             std::to_string(policy.quota) +
+                             ";w=" + std::to_string(policy.length.count());
         }
         if (!usage.empty()) {
             message.headers.set("RateLimit", remaining_header);
@@ -193,28 +192,38 @@ asio::awaitable<net::reply> serve_api(std::shared_ptr<simulator::state> self, op
     spdlog::debug("simulated RunPod request operation={} status={}", to_string(called),
                   result.message.status);
     if (self->options.record_exchanges) {
-        const auto type = result.message.headers.find(http::field::content_type);
-        self->exchanges.push_back(exchange_record{
-            .called = called,
-            .method = std::string{http::to_string(request.message.method)},
-            .target = request.message.target,
-            .status = result.message.status,
-            .request_body = request.message.body,
-            .response_body = result.message.body,
-            .content_type = type != result.message.headers.end() ? std::string{type->value()} : ""});
+        exchange_record record{.called = called,
+                               .method = std::string{http::to_string(request.message.method)},
+                               .target = request.message.target,
+                               .status = result.message.status,
+                               .request_body = request.message.body,
+                               .response_body = result.message.body,
+                               .response_headers = {}};
+        for (const auto& field : result.message.headers) {
+            record.response_headers.emplace_back(field.name_string(), field.value());
+        }
+        self->exchanges.push_back(std::move(record));
     }
     co_return result;
 }
 
-json::object exchange_to_json(const exchange_record& record) {
+}  // namespace
+
+json::object to_json(const exchange_record& record) {
+    json::object headers;
+    for (const auto& [name, value] : record.response_headers) {
+        headers[name] = value;
+    }
     return json::object{{"operation", to_string(record.called)},
                         {"method", record.method},
                         {"target", record.target},
                         {"status", record.status},
                         {"requestBody", record.request_body},
                         {"responseBody", record.response_body},
-                        {"contentType", record.content_type}};
+                        {"responseHeaders", std::move(headers)}};
 }
+
+namespace {
 
 asio::awaitable<net::reply> serve_admin(std::shared_ptr<simulator::state> self,
                                         std::string_view action, net::server_request& request) {
@@ -246,7 +255,7 @@ asio::awaitable<net::reply> serve_admin(std::shared_ptr<simulator::state> self,
     }
     json::array exchanges;
     for (const auto& record : self->exchanges) {
-        exchanges.push_back(exchange_to_json(record));
+        exchanges.push_back(to_json(record));
     }
     co_return to_response(
         outcome{200, json::serialize(json::object{{"exchanges", std::move(exchanges)}})});
@@ -276,10 +285,12 @@ net::router make_routes(const std::shared_ptr<simulator::state>& self) {
     admin(http::verb::put, "/_sim/capacity", "capacity");
     admin(http::verb::get, "/_sim/exchanges", "exchanges");
 
-    routes.set_error_responder([](unsigned status, const net::server_request&) {
-        return to_response(
+    routes.set_error_responder([self](unsigned status, const net::server_request&) {
+        auto message = to_response(
             problem(status, status == 404 ? "resource not found"
                                           : "The requested method is not allowed for this path."));
+        (void)self->take_quota(message, false);
+        return message;
     });
     return routes;
 }
@@ -292,7 +303,8 @@ simulator::simulator(executor_type executor, simulator_options options) {
     }
     const auto server_options = options.server;
     state_ = std::make_shared<state>(std::move(options));
-    server_ = std::make_unique<net::server>(std::move(executor), make_routes(state_), server_options);
+    server_ =
+        std::make_unique<net::server>(std::move(executor), make_routes(state_), server_options);
 }
 
 simulator::~simulator() {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -27,13 +28,13 @@ enum class operation { create_pod, list_pods, get_pod, delete_pod, pod_action };
 [[nodiscard]] std::string_view to_string(operation value);
 
 // The extension point for scripted faults (a 500 after a create, a lost
-// response, listing lag, 429 bursts, slow answers). Both hooks run on the
+// response, listing lag, 429 bursts, slow responses). Both hooks run on the
 // simulator's executor for every authenticated RunPod API request.
 class fault_script {
-public:
+  public:
     virtual ~fault_script() = default;
 
-    // Runs before the pod store sees the request. A reply returned here is sent
+    // Runs before the pod store receives the request. A reply returned here is sent
     // instead and the request has no effect. May wait (co_await a timer) to
     // simulate a slow API.
     [[nodiscard]] virtual boost::asio::awaitable<std::optional<net::reply>> before(
@@ -78,8 +79,12 @@ struct exchange_record {
     unsigned status = 0;
     std::string request_body;
     std::string response_body;
-    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> response_headers;
 };
+
+// Encodes a record as `/_sim/exchanges` lists it: `operation`, `method`,
+// `target`, `status`, `requestBody`, `responseBody` and `responseHeaders`.
+[[nodiscard]] boost::json::object to_json(const exchange_record& record);
 
 // A RunPod-compatible HTTP server: `POST/GET /v2/pods`, `GET/DELETE
 // /v2/pods/{id}`, `POST /v2/pods/{id}/action`, in the shapes of RunPod's REST
@@ -95,7 +100,7 @@ struct exchange_record {
 //   PUT  /_sim/capacity           {"gpuId": "...", "available": false}
 //   GET  /_sim/exchanges          recorded bodies, with `record_exchanges`
 class simulator {
-public:
+  public:
     using executor_type = boost::asio::any_io_executor;
 
     // Throws `std::invalid_argument` for an empty API key.
@@ -119,7 +124,7 @@ public:
 
     struct state;
 
-private:
+  private:
     std::shared_ptr<state> state_;
     std::unique_ptr<net::server> server_;
     std::optional<boost::asio::ip::tcp::endpoint> endpoint_;

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "net/error.hpp"
 #include "net/server.hpp"
@@ -22,7 +22,7 @@ using podsession::testing::run_task;
 const tcp::endpoint loopback{asio::ip::address_v4::loopback(), 0};
 
 class client_test : public ::testing::Test {
-protected:
+  protected:
     // Starts the project's server with `routes` and returns its base URL.
     std::string serve(router routes, server_options options = {}) {
         server_ = std::make_unique<server>(io_.get_executor(), std::move(routes), options);
@@ -52,13 +52,14 @@ request make_request(http::verb method, std::string target, std::string body = {
 
 TEST_F(client_test, sends_request_and_reads_response) {
     router routes;
-    routes.add(http::verb::post, "/echo/{name}", [](server_request& request) -> asio::awaitable<reply> {
-        auto message = make_response(201, std::string{request.parameter("name")} + "|" +
-                                              std::string{request.message.headers["X-Test"]} + "|" +
-                                              request.message.body + "|" + request.query);
-        message.headers.set("X-Reply", "yes");
-        co_return message;
-    });
+    routes.add(
+        http::verb::post, "/echo/{name}", [](server_request& request) -> asio::awaitable<reply> {
+            auto message = make_response(201, std::string{request.parameter("name")} + "|" +
+                                                  std::string{request.message.headers["X-Test"]} +
+                                                  "|" + request.message.body + "|" + request.query);
+            message.headers.set("X-Reply", "yes");
+            co_return message;
+        });
     const auto url = serve(std::move(routes));
     client http{io_.get_executor(), url};
 
@@ -120,11 +121,10 @@ TEST_F(client_test, queues_requests_beyond_max_connections) {
     client http{io_.get_executor(), url, options};
 
     auto three = [&]() -> asio::awaitable<bool> {
-        auto [first, second, third] =
-            co_await (http.send(make_request(http::verb::get, "/")) &&
-                      http.send(make_request(http::verb::get, "/")) &&
-                      http.send(make_request(http::verb::get, "/")));
-        co_return first && second && third;
+        auto [first, second, third] = co_await (http.send(make_request(http::verb::get, "/")) &&
+                                                http.send(make_request(http::verb::get, "/")) &&
+                                                http.send(make_request(http::verb::get, "/")));
+        co_return first&& second&& third;
     };
     EXPECT_TRUE(run_task(io_, three()));
 

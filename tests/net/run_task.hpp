@@ -5,17 +5,17 @@
 #include <optional>
 #include <utility>
 
+#include <gtest/gtest.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 namespace podsession::testing {
 
 // Runs `task` on `io` until it completes and returns its value. Servers on
 // the same context keep running meanwhile. The wait is bounded so that a hung
-// test fails instead of blocking CTest; the bound is far above any expected
-// run time and is not a timing assertion.
+// test fails instead of blocking CTest. The bound is far above any expected
+// run time, so it is not a timing assertion.
 template <class T>
 T run_task(boost::asio::io_context& io, boost::asio::awaitable<T> task,
            std::chrono::seconds bound = std::chrono::seconds{60}) {

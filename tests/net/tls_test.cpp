@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,7 +16,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <gtest/gtest.h>
 
 #include "net/client.hpp"
 #include "net/error.hpp"
@@ -42,18 +42,18 @@ certificate make_certificate(const std::filesystem::path& directory, const std::
     certificate made{directory / (name + ".crt"), directory / (name + ".key")};
     const std::string command =
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-        " -subj /CN=podsession-test -addext subjectAltName=" + subject_alt_name +
-        " -keyout " + made.key_file.string() + " -out " + made.certificate_file.string() +
-        " 2>/dev/null";
+        " -subj /CN=podsession-test -addext subjectAltName=" +
+        subject_alt_name + " -keyout " + made.key_file.string() + " -out " +
+        made.certificate_file.string() + " 2>/dev/null";
     if (std::system(command.c_str()) != 0) {
         throw std::runtime_error{"openssl req failed: " + command};
     }
     return made;
 }
 
-// Answers every request on every connection with 200 "ok" over TLS.
+// Responds to every request on every connection with 200 "ok" over TLS.
 class tls_server {
-public:
+  public:
     tls_server(asio::io_context& io, const certificate& identity)
         : context_{ssl::context::tls_server},
           acceptor_{io, tcp::endpoint{asio::ip::address_v4::loopback(), 0}} {
@@ -69,7 +69,7 @@ public:
 
     std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-private:
+  private:
     asio::awaitable<void> accept_loop() {
         for (;;) {
             auto [error, socket] = co_await acceptor_.async_accept(use_tuple);
@@ -82,7 +82,8 @@ private:
 
     asio::awaitable<void> serve(tcp::socket socket) {
         ssl::stream<tcp::socket> stream{std::move(socket), context_};
-        auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+        auto [handshake_error] =
+            co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
         if (handshake_error) {
             co_return;
         }
@@ -104,14 +105,17 @@ private:
 };
 
 class tls_test : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
-        directory_ = new std::filesystem::path{std::filesystem::temp_directory_path() /
-                                               ("podsession-tls-test-" + std::to_string(::getpid()))};
+        directory_ =
+            new std::filesystem::path{std::filesystem::temp_directory_path() /
+                                      ("podsession-tls-test-" + std::to_string(::getpid()))};
         std::filesystem::create_directories(*directory_);
-        right_ = new certificate{make_certificate(*directory_, "right", "IP:127.0.0.1,DNS:localhost")};
+        right_ =
+            new certificate{make_certificate(*directory_, "right", "IP:127.0.0.1,DNS:localhost")};
         other_ = new certificate{make_certificate(*directory_, "other", "IP:127.0.0.1")};
-        wrong_host_ = new certificate{make_certificate(*directory_, "wrong-host", "DNS:wrong.invalid")};
+        wrong_host_ =
+            new certificate{make_certificate(*directory_, "wrong-host", "DNS:wrong.invalid")};
     }
 
     static void TearDownTestSuite() {
@@ -186,7 +190,8 @@ TEST_F(tls_test, missing_ca_file_throws_with_its_name) {
         client http{io_.get_executor(), "https://127.0.0.1:1", settings};
         FAIL() << "no exception";
     } catch (const std::runtime_error& error) {
-        EXPECT_NE(std::string{error.what()}.find("/nonexistent/podsession-ca.pem"), std::string::npos);
+        EXPECT_NE(std::string{error.what()}.find("/nonexistent/podsession-ca.pem"),
+                  std::string::npos);
     }
 }
 

@@ -35,9 +35,9 @@ TEST(parse_origin, unbrackets_ipv6_hosts) {
 }
 
 TEST(parse_origin, rejects_what_it_cannot_use) {
-    for (const char* url : {"", "api.runpod.io", "ftp://host", "http://", "http://user:key@host",
-                            "http://host/?key=secret", "http://host/#x", "http://host:0",
-                            "http://host:70000"}) {
+    for (const char* url :
+         {"", "api.runpod.io", "ftp://host", "http://", "http://user:key@host",
+          "http://host/?key=secret", "http://host/#x", "http://host:0", "http://host:70000"}) {
         SCOPED_TRACE(url);
         const auto parsed = parse_origin(url);
         ASSERT_FALSE(parsed);

@@ -1,7 +1,7 @@
 #include "providers/runpod/codec.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace podsession::providers::runpod {
 namespace {
@@ -39,8 +39,9 @@ TEST(encode_create_request, writes_optional_keys_when_set) {
 
     const auto body = json::parse(encode_create_request(request)).as_object();
 
-    EXPECT_EQ(body.at("gpu"),
-              (json::object{{"id", "NVIDIA H100 80GB HBM3"}, {"count", 2}, {"minCudaVersion", "12.4"}}));
+    EXPECT_EQ(
+        body.at("gpu"),
+        (json::object{{"id", "NVIDIA H100 80GB HBM3"}, {"count", 2}, {"minCudaVersion", "12.4"}}));
     EXPECT_EQ(body.at("cloud"), "COMMUNITY");
     EXPECT_EQ(body.at("dataCenterIds"), (json::array{"EU-RO-1"}));
     EXPECT_EQ(body.at("ports"), (json::array{"8000/http", "22/tcp"}));
@@ -142,7 +143,8 @@ TEST(decode_problem, reads_title_detail_and_errors) {
     ASSERT_TRUE(problem);
     EXPECT_EQ(problem->title, "Unprocessable Entity");
     EXPECT_EQ(problem->detail, "Request validation failed.");
-    EXPECT_EQ(problem->errors, (std::vector<std::string>{"$: additional properties 'bogus' not allowed"}));
+    EXPECT_EQ(problem->errors,
+              (std::vector<std::string>{"$: additional properties 'bogus' not allowed"}));
     EXPECT_FALSE(decode_problem("<html>bad gateway</html>"));
 }
 

@@ -99,7 +99,8 @@ TEST(classify_response, redacts_key_and_env_values) {
 
 TEST(classify_transport, create_is_unknown_outcome_unless_never_sent) {
     using net::errc;
-    EXPECT_TRUE(classify_transport(api_operation::create_pod, errc::timeout).is(providers::errc::unknown_outcome));
+    EXPECT_TRUE(classify_transport(api_operation::create_pod, errc::timeout)
+                    .is(providers::errc::unknown_outcome));
     EXPECT_TRUE(classify_transport(api_operation::create_pod, errc::connection_reset)
                     .is(providers::errc::unknown_outcome));
     EXPECT_TRUE(classify_transport(api_operation::create_pod, errc::protocol_error)
@@ -112,7 +113,8 @@ TEST(classify_transport, create_is_unknown_outcome_unless_never_sent) {
          {api_operation::list_pods, api_operation::get_pod, api_operation::delete_pod}) {
         SCOPED_TRACE(to_string(operation));
         EXPECT_TRUE(classify_transport(operation, errc::timeout).is(providers::errc::transient));
-        EXPECT_TRUE(classify_transport(operation, errc::connection_reset).is(providers::errc::transient));
+        EXPECT_TRUE(
+            classify_transport(operation, errc::connection_reset).is(providers::errc::transient));
     }
 }
 

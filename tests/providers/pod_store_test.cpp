@@ -1,8 +1,8 @@
 #include "providers/simulated/pod_store.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 namespace podsession::providers::simulated {
 namespace {
@@ -16,7 +16,7 @@ constexpr std::string_view create_body = R"({
     "ports": ["8000/http", "22/tcp"], "env": {"PODSESSION_UID": "uid-1"}, "disk": 20})";
 
 class pod_store_test : public ::testing::Test {
-protected:
+  protected:
     pod_store_test() {
         options_.now = [this] { return now_; };
         options_.schedule = boot_schedule{10s, 20s};
@@ -77,7 +77,7 @@ TEST_F(pod_store_test, ids_are_short_lowercase_alphanumerics) {
     }
 }
 
-TEST_F(pod_store_test, cost_is_price_times_count_and_zero_when_exited) {
+TEST_F(pod_store_test, cost_scales_and_stops_when_exited) {
     const auto pod = create();
     const std::string id{pod.at("id").as_string()};
     EXPECT_DOUBLE_EQ(pod.at("cost").to_number<double>(), 1.38);
@@ -120,9 +120,10 @@ TEST_F(pod_store_test, unknown_keys_are_422_with_errors) {
 }
 
 TEST_F(pod_store_test, removed_capacity_is_400_for_that_gpu_only) {
-    ASSERT_EQ(store_->admin_set_capacity(R"({"gpuId": "NVIDIA GeForce RTX 4090", "available": false})")
-                  .status,
-              204U);
+    ASSERT_EQ(
+        store_->admin_set_capacity(R"({"gpuId": "NVIDIA GeForce RTX 4090", "available": false})")
+            .status,
+        204U);
 
     const auto rejected = store_->create(create_body);
     EXPECT_EQ(rejected.status, 400U);
@@ -132,15 +133,22 @@ TEST_F(pod_store_test, removed_capacity_is_400_for_that_gpu_only) {
 }
 
 TEST_F(pod_store_test, cuda_above_host_is_400) {
-    EXPECT_EQ(store_->create(R"({"name": "n", "image": "i",
-        "gpu": {"id": "NVIDIA L4", "minCudaVersion": "12.10"}})").status, 400U);
-    EXPECT_EQ(store_->create(R"({"name": "n", "image": "i",
-        "gpu": {"id": "NVIDIA L4", "minCudaVersion": "12.4"}})").status, 201U);
+    EXPECT_EQ(store_
+                  ->create(R"({"name": "n", "image": "i",
+        "gpu": {"id": "NVIDIA L4", "minCudaVersion": "12.10"}})")
+                  .status,
+              400U);
+    EXPECT_EQ(store_
+                  ->create(R"({"name": "n", "image": "i",
+        "gpu": {"id": "NVIDIA L4", "minCudaVersion": "12.4"}})")
+                  .status,
+              201U);
 }
 
 TEST_F(pod_store_test, unknown_gpu_and_missing_gpu_are_400) {
-    EXPECT_EQ(store_->create(R"({"name": "n", "image": "i", "gpu": {"id": "NVIDIA Imaginary"}})").status,
-              400U);
+    EXPECT_EQ(
+        store_->create(R"({"name": "n", "image": "i", "gpu": {"id": "NVIDIA Imaginary"}})").status,
+        400U);
     EXPECT_EQ(store_->create(R"({"name": "n", "image": "i"})").status, 400U);
     EXPECT_EQ(store_->create("not json").status, 400U);
 }
@@ -185,8 +193,11 @@ TEST_F(pod_store_test, admin_adds_pod_with_id_status_and_time) {
     const auto pod = get("orphan0000001");
     EXPECT_EQ(pod.at("status"), "RUNNING");
     EXPECT_EQ(pod.at("createdAt"), "2026-01-01T00:00:00Z");
-    EXPECT_EQ(store_->admin_add(R"({"id": "orphan0000001", "name": "n", "image": "i",
-        "gpu": {"id": "NVIDIA L4"}})").status, 409U);
+    EXPECT_EQ(store_
+                  ->admin_add(R"({"id": "orphan0000001", "name": "n", "image": "i",
+        "gpu": {"id": "NVIDIA L4"}})")
+                  .status,
+              409U);
 }
 
 TEST_F(pod_store_test, admin_pins_status) {

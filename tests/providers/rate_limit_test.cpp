@@ -8,8 +8,9 @@ namespace {
 using std::chrono::seconds;
 
 TEST(parse_rate_limit, merges_state_and_policy_per_window) {
-    const auto limits = parse_rate_limit(R"("minute";r=0;t=12, "hour";r=2800;t=1812, "day";r=49500;t=45012)",
-                                         R"("minute";q=60;w=60, "hour";q=3000;w=3600, "day";q=50000;w=86400)");
+    const auto limits =
+        parse_rate_limit(R"("minute";r=0;t=12, "hour";r=2800;t=1812, "day";r=49500;t=45012)",
+                         R"("minute";q=60;w=60, "hour";q=3000;w=3600, "day";q=50000;w=86400)");
 
     ASSERT_EQ(limits.windows.size(), 3U);
     const auto* minute = limits.find("minute");
@@ -25,7 +26,8 @@ TEST(parse_rate_limit, merges_state_and_policy_per_window) {
 }
 
 TEST(parse_rate_limit, exhausted_for_is_longest_reset_of_empty_windows) {
-    const auto limits = parse_rate_limit(R"("minute";r=0;t=12, "hour";r=0;t=1812, "day";r=5;t=9)", "");
+    const auto limits =
+        parse_rate_limit(R"("minute";r=0;t=12, "hour";r=0;t=1812, "day";r=5;t=9)", "");
     EXPECT_EQ(limits.exhausted_for(), seconds{1812});
     EXPECT_FALSE(parse_rate_limit(R"("minute";r=3;t=12)", "").exhausted_for());
 }

@@ -6,10 +6,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <tuple>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
 
 #include "providers/simulated/simulator.hpp"
 #include "tests/net/run_task.hpp"
@@ -24,7 +25,7 @@ using namespace std::chrono_literals;
 using podsession::testing::run_task;
 
 class scripted_faults final : public simulated::fault_script {
-public:
+  public:
     std::function<std::optional<net::reply>(simulated::operation, const net::server_request&)>
         on_before;
     std::function<void(simulated::operation, net::reply&)> on_after;
@@ -60,7 +61,7 @@ create_pod_request make_create_request() {
 }
 
 class runpod_client_test : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         faults_ = std::make_shared<scripted_faults>();
         simulated::simulator_options options;
@@ -128,9 +129,9 @@ TEST_F(runpod_client_test, creates_lists_gets_and_terminates) {
 
     const auto terminated = run_task(io_, runpod.terminate_pod(created->id));
     ASSERT_TRUE(terminated) << terminated.error().message;
-    const auto gone = run_task(io_, runpod.get_pod(created->id));
-    ASSERT_FALSE(gone);
-    EXPECT_TRUE(gone.error().is(errc::not_found));
+    const auto lookup_after_delete = run_task(io_, runpod.get_pod(created->id));
+    ASSERT_FALSE(lookup_after_delete);
+    EXPECT_TRUE(lookup_after_delete.error().is(errc::not_found));
     const auto again = run_task(io_, runpod.terminate_pod(created->id));
     ASSERT_FALSE(again);
     EXPECT_TRUE(again.error().is(errc::not_found));
@@ -153,7 +154,8 @@ TEST_F(runpod_client_test, wrong_key_is_unauthorized_and_not_echoed) {
 }
 
 TEST_F(runpod_client_test, removed_capacity_is_capacity_error) {
-    ASSERT_EQ(store().admin_set_capacity(R"({"gpuId": "NVIDIA GeForce RTX 4090", "available": false})")
+    ASSERT_EQ(store()
+                  .admin_set_capacity(R"({"gpuId": "NVIDIA GeForce RTX 4090", "available": false})")
                   .status,
               204U);
 
@@ -206,13 +208,15 @@ TEST_F(runpod_client_test, maps_every_error_status) {
         SCOPED_TRACE(std::string{simulated::to_string(row.faulted)} + " " +
                      std::to_string(row.status));
         faults_->on_before = [&](simulated::operation operation, const net::server_request&) {
-            return operation == row.faulted ? std::optional{problem_reply(row.status)} : std::nullopt;
+            return operation == row.faulted ? std::optional{problem_reply(row.status)}
+                                            : std::nullopt;
         };
 
         std::optional<provider_error> error;
         switch (row.faulted) {
             case simulated::operation::create_pod:
-                if (auto result = run_task(io_, runpod.create_pod(make_create_request())); !result) {
+                if (auto result = run_task(io_, runpod.create_pod(make_create_request()));
+                    !result) {
                     error = result.error();
                 }
                 break;
@@ -329,6 +333,28 @@ TEST_F(runpod_client_test, tracks_rate_limit_headers) {
     EXPECT_EQ(minute->remaining, 599);
     EXPECT_EQ(minute->length, 60s);
     EXPECT_NE(runpod.last_rate_limit().find("day"), nullptr);
+}
+
+TEST_F(runpod_client_test, unknown_route_is_problem_document) {
+    net::client raw{io_.get_executor(), simulator_.base_url};
+    for (const auto& [method, target, status] :
+         {std::tuple{net::http::verb::get, "/v2/unknown", 404U},
+          std::tuple{net::http::verb::put, "/v2/pods", 405U}}) {
+        SCOPED_TRACE(target);
+        net::request message;
+        message.method = method;
+        message.target = target;
+        message.headers.set(net::http::field::authorization, "Bearer " + simulator_.api_key);
+
+        const auto answer = run_task(io_, raw.send(std::move(message)));
+
+        ASSERT_TRUE(answer) << answer.error().message();
+        EXPECT_EQ(answer->status, status);
+        EXPECT_EQ(answer->headers[net::http::field::content_type], "application/problem+json");
+        EXPECT_NE(answer->headers.find("RateLimit"), answer->headers.end());
+        EXPECT_NE(answer->headers.find("RateLimit-Policy"), answer->headers.end());
+        EXPECT_EQ(json::parse(answer->body).at("status"), status);
+    }
 }
 
 class exhausted_quota_test : public runpod_client_test {

@@ -1,0 +1,324 @@
+#include "controller/executor.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "reconcile/pod_name.hpp"
+#include "tests/controller/fakes.hpp"
+
+namespace podsession::controller {
+namespace {
+
+using namespace std::chrono;
+using testing::fake_provider;
+using testing::fake_store;
+
+const crd::timestamp t0 = sys_days{year{2026} / December / 4} + hours{12};
+
+class counting_observer final : public executor_observer {
+  public:
+    void pod_created(const std::string&) override { ++created; }
+    void pod_terminated(reconcile::termination_reason reason) override {
+        terminated.push_back(reason);
+    }
+    void terminate_failed() override { ++terminate_failures; }
+
+    int created = 0;
+    int terminate_failures = 0;
+    std::vector<reconcile::termination_reason> terminated;
+};
+
+class executor_test : public ::testing::Test {
+  protected:
+    executor_test() : clock{t0}, provider{clock, journal}, store{journal} {
+        spdlog::set_level(spdlog::level::warn);
+        options.planner.create_settle = seconds{30};
+        options.planner.orphan_grace = seconds{60};
+        options.workers = 2;
+        options.jitter_seed = 1;
+        // Lists happen only when a test asks, so each test decides what is listed.
+        options.resync_interval = hours{24};
+        options.poll_interval = hours{24};
+        controller = std::make_unique<executor>(io.get_executor(), provider, store, clock, options,
+                                                &observer);
+        boost::asio::co_spawn(io, controller->run(), boost::asio::detached);
+        controller->mark_synced();
+        settle();
+    }
+
+    ~executor_test() override {
+        controller->stop();
+        settle();
+    }
+
+    // Runs every handler that is ready, until none is. Bounded, so a busy loop
+    // in the executor fails the test instead of hanging it.
+    void settle() {
+        for (int round = 0; round < 10000; ++round) {
+            if (io.poll() == 0) {
+                return;
+            }
+        }
+        FAIL() << "the executor did not settle";
+    }
+
+    void resync() {
+        controller->request_resync();
+        settle();
+    }
+
+    void advance(milliseconds duration) {
+        clock.advance(duration);
+        settle();
+    }
+
+    declared_session make_session(std::string name, int idle_ttl_seconds = 60) {
+        declared_session session;
+        session.metadata.name = std::move(name);
+        session.metadata.namespace_name = "apps";
+        session.metadata.uid = "0123abcd-0000-4000-8000-" +
+                               std::string(12 - session.metadata.name.size() % 12, '0') +
+                               std::to_string(session.metadata.name.size());
+        crd::pod_session_spec spec;
+        spec.image = "ghcr.io/me/inference:1";
+        spec.gpu.types = {"NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe"};
+        spec.ports = {{8000, crd::port_protocol::http}};
+        spec.idle_ttl = seconds{idle_ttl_seconds};
+        session.spec = spec;
+        return session;
+    }
+
+    const crd::pod_session_status& status(const std::string& name) {
+        return store.statuses.at("apps/" + name);
+    }
+
+    std::ptrdiff_t position(std::string_view entry) const {
+        const auto found = std::ranges::find(journal, entry);
+        return found == journal.end() ? -1 : found - journal.begin();
+    }
+
+    boost::asio::io_context io;
+    manual_clock clock;
+    std::vector<std::string> journal;
+    fake_provider provider;
+    fake_store store;
+    counting_observer observer;
+    executor_options options;
+    std::unique_ptr<executor> controller;
+};
+
+TEST_F(executor_test, persists_status_and_token_before_create) {
+    controller->upsert(make_session("a"));
+    settle();
+
+    ASSERT_EQ(provider.count("create"), 1u);
+    const auto create = position("create NVIDIA H100 80GB HBM3");
+    EXPECT_LT(position("status Pending"), position("token"));
+    EXPECT_LT(position("token"), position("prepare"));
+    EXPECT_LT(position("prepare"), create);
+    EXPECT_EQ(status("a").phase, crd::session_phase::provisioning);
+    EXPECT_EQ(observer.created, 1);
+}
+
+TEST_F(executor_test, injects_session_env_and_token) {
+    controller->upsert(make_session("a"));
+    settle();
+    ASSERT_EQ(provider.requests.size(), 1u);
+    const auto& env = provider.requests[0].env;
+    const auto value_of = [&](std::string_view name) {
+        const auto found =
+            std::ranges::find(env, name, &std::pair<std::string, std::string>::first);
+        return found == env.end() ? std::string{"<missing>"} : found->second;
+    };
+    EXPECT_EQ(value_of("PODSESSION_NAMESPACE"), "apps");
+    EXPECT_EQ(value_of("PODSESSION_NAME"), "a");
+    EXPECT_EQ(value_of("ATLAS_PRESHARED_KEY"), "token-for-a");
+    EXPECT_EQ(provider.requests[0].ports, std::vector<std::string>{"8000/http"});
+}
+
+TEST_F(executor_test, falls_back_to_next_gpu_on_capacity) {
+    provider.create_errors.push_back(fake_provider::error(providers::errc::capacity, 400));
+    controller->upsert(make_session("a"));
+    settle();
+    EXPECT_EQ(provider.count("create NVIDIA H100 80GB HBM3"), 1u);
+    EXPECT_EQ(provider.count("create NVIDIA H100 PCIe"), 1u);
+    EXPECT_EQ(status("a").gpu_type, "NVIDIA H100 PCIe");
+}
+
+TEST_F(executor_test, backs_off_when_no_gpu_has_capacity) {
+    provider.create_errors = {fake_provider::error(providers::errc::capacity, 400),
+                              fake_provider::error(providers::errc::capacity, 400)};
+    controller->upsert(make_session("a"));
+    settle();
+    EXPECT_EQ(provider.count("create"), 2u);
+    ASSERT_NE(status("a").find_condition("ProviderError"), nullptr);
+    EXPECT_EQ(status("a").find_condition("ProviderError")->reason, "NoCapacity");
+
+    advance(seconds{3});
+    EXPECT_EQ(provider.count("create"), 2u);
+    advance(seconds{3});
+    EXPECT_EQ(provider.count("create"), 3u);
+    EXPECT_EQ(status("a").phase, crd::session_phase::provisioning);
+    EXPECT_EQ(status("a").find_condition("ProviderError"), nullptr);
+}
+
+TEST_F(executor_test, never_creates_twice_after_unknown_outcome) {
+    provider.create_errors.push_back(fake_provider::error(providers::errc::unknown_outcome));
+    provider.create_anyway_on_unknown_outcome = true;
+    provider.hidden_from_list.insert("pod1");
+    controller->upsert(make_session("a"));
+    settle();
+    EXPECT_EQ(provider.count("create"), 1u);
+
+    // The list does not show the pod yet: no second create within the settle time.
+    advance(seconds{10});
+    resync();
+    EXPECT_EQ(provider.count("create"), 1u);
+
+    provider.hidden_from_list.clear();
+    resync();
+    EXPECT_EQ(provider.count("create"), 1u);
+    EXPECT_EQ(status("a").pod_id, "pod1");
+    EXPECT_EQ(provider.pods.size(), 1u);
+}
+
+TEST_F(executor_test, creates_again_when_unknown_outcome_made_nothing) {
+    provider.create_errors.push_back(fake_provider::error(providers::errc::unknown_outcome));
+    controller->upsert(make_session("a"));
+    settle();
+    advance(seconds{29});
+    resync();
+    EXPECT_EQ(provider.count("create"), 1u);
+    advance(seconds{1});
+    EXPECT_EQ(provider.count("create"), 2u);
+    EXPECT_EQ(provider.pods.size(), 1u);
+}
+
+TEST_F(executor_test, expires_exactly_at_deadline) {
+    controller->upsert(make_session("a", 60));
+    settle();
+    provider.set_status("pod1", crd::pod_status::running);
+    resync();
+    ASSERT_EQ(status("a").phase, crd::session_phase::running);
+    ASSERT_EQ(status("a").expires_at, t0 + seconds{60});
+
+    advance(seconds{60} - milliseconds{1});
+    EXPECT_EQ(provider.count("terminate"), 0u);
+    advance(milliseconds{1});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+    EXPECT_EQ(status("a").phase, crd::session_phase::expired);
+    EXPECT_TRUE(provider.pods.empty());
+    ASSERT_EQ(observer.terminated.size(), 1u);
+    EXPECT_EQ(observer.terminated[0], reconcile::termination_reason::idle_timeout);
+    EXPECT_TRUE(status("a").terminated_at.has_value());
+}
+
+TEST_F(executor_test, confirms_terminate_with_a_get) {
+    controller->upsert(make_session("a", 5));
+    settle();
+    provider.set_status("pod1", crd::pod_status::running);
+    resync();
+    provider.ignore_terminates = 1;
+    advance(seconds{5});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+    EXPECT_EQ(provider.count("get pod1"), 1u);
+    EXPECT_FALSE(status("a").terminated_at.has_value());
+    EXPECT_TRUE(observer.terminated.empty());
+
+    advance(seconds{2});
+    EXPECT_EQ(provider.count("terminate pod1"), 2u);
+    EXPECT_TRUE(status("a").terminated_at.has_value());
+    EXPECT_EQ(observer.terminated.size(), 1u);
+}
+
+TEST_F(executor_test, retries_failed_terminates_and_counts_them) {
+    controller->upsert(make_session("a", 5));
+    settle();
+    provider.set_status("pod1", crd::pod_status::running);
+    resync();
+    provider.terminate_errors = {fake_provider::error(providers::errc::transient, 500),
+                                 fake_provider::error(providers::errc::transient, 503)};
+    advance(seconds{5});
+    EXPECT_EQ(observer.terminate_failures, 1);
+    for (int second = 0; second < 10 && !provider.pods.empty(); ++second) {
+        advance(seconds{1});
+    }
+    EXPECT_EQ(observer.terminate_failures, 2);
+    EXPECT_TRUE(provider.pods.empty());
+    EXPECT_EQ(status("a").phase, crd::session_phase::expired);
+    EXPECT_TRUE(status("a").terminated_at.has_value());
+}
+
+TEST_F(executor_test, stops_creates_while_key_is_rejected) {
+    provider.list_errors.push_back(fake_provider::error(providers::errc::unauthorized, 401));
+    resync();
+    controller->upsert(make_session("a"));
+    settle();
+    EXPECT_EQ(provider.count("create"), 0u);
+    ASSERT_NE(status("a").find_condition("ProviderError"), nullptr);
+    EXPECT_NE(status("a").find_condition("ProviderError")->message.find("RUNPOD_API_KEY"),
+              std::string::npos);
+
+    resync();
+    EXPECT_EQ(provider.count("create"), 1u);
+}
+
+TEST_F(executor_test, reaps_orphans_only_after_a_good_list) {
+    crd::observed_pod orphan;
+    orphan.id = "orphan1";
+    orphan.name = "psn-default-apps-gone-0123abcd";
+    orphan.status = crd::pod_status::running;
+    orphan.created_at = t0 - minutes{5};
+    crd::observed_pod foreign = orphan;
+    foreign.id = "foreign1";
+    foreign.name = "psn-other-apps-gone-0123abcd";
+    provider.pods = {{orphan.id, orphan}, {foreign.id, foreign}};
+
+    provider.list_errors.push_back(fake_provider::error(providers::errc::transient, 500));
+    resync();
+    EXPECT_EQ(provider.count("terminate"), 0u);
+
+    resync();
+    EXPECT_EQ(provider.count("terminate orphan1"), 1u);
+    EXPECT_EQ(provider.count("terminate foreign1"), 0u);
+    ASSERT_EQ(observer.terminated.size(), 1u);
+    EXPECT_EQ(observer.terminated[0], reconcile::termination_reason::orphan);
+}
+
+TEST_F(executor_test, releases_deleted_session_after_its_pod_is_gone) {
+    auto session = make_session("a");
+    controller->upsert(session);
+    settle();
+    session.deleting = true;
+    controller->upsert(session);
+    settle();
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+    EXPECT_EQ(store.released, std::vector<std::string>{"apps/a"});
+    EXPECT_LT(position("terminate pod1"), position("release apps/a"));
+    EXPECT_EQ(controller->session_count(), 0u);
+}
+
+TEST_F(executor_test, does_not_create_when_status_write_fails) {
+    store.fail_status_writes = 1;
+    controller->upsert(make_session("a"));
+    settle();
+    EXPECT_EQ(provider.count("create"), 0u);
+    advance(seconds{2});
+    EXPECT_EQ(provider.count("create"), 1u);
+}
+
+TEST_F(executor_test, keeps_one_pod_under_repeated_events) {
+    const auto session = make_session("a");
+    for (int i = 0; i < 20; ++i) {
+        controller->upsert(session);
+        resync();
+    }
+    EXPECT_EQ(provider.count("create"), 1u);
+    EXPECT_EQ(provider.pods.size(), 1u);
+}
+
+}  // namespace
+}  // namespace podsession::controller
