@@ -44,8 +44,8 @@ class OrphanReaping(IntegrationTest):
                                 "the orphan was reaped before --orphan-grace")
         # The log line follows the GET that confirms the pod gone.
         self.wait_for_log(controller, rf"terminated pod session=none pod={orphan} .*reason=orphan")
-        self.assertIn('podsession_pods_terminated_total{reason="orphan"} 1',
-                      controller.http_get("/metrics")[1])
+        self.assertEqual(
+            controller.metric('podsession_pods_terminated_total{reason="orphan"}'), 1)
 
         # Every later list is past the grace of all planted pods.
         self.wait_for_resyncs(3)

@@ -33,6 +33,8 @@ SOURCE_DIR = os.environ.get("PODSESSION_SOURCE_DIR", "")
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 GPU_4090 = "NVIDIA GeForce RTX 4090"
+# Phases a session never leaves.
+TERMINAL_PHASES = ("Expired", "Failed")
 
 # Bounds of every wait, in seconds. Generous, because CTest runs the test
 # classes in parallel on a small machine.
@@ -311,6 +313,15 @@ class Controller:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
+    def metric(self, series):
+        """Returns the value of one series of /metrics, such as
+        `podsession_sessions{phase="Running"}`, or None when it is missing."""
+        for line in self.http_get("/metrics")[1].splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == series:
+                return float(value)
+        return None
+
     def wait_ready(self):
         wait_until(lambda: self.http_get("/readyz")[0] == 200, START_TIMEOUT,
                    "/readyz to return 200", self.log_tail)
@@ -465,10 +476,15 @@ class IntegrationTest(unittest.TestCase):
         return wait_until(predicate, timeout, description, self.diagnostics)
 
     def wait_for_phase(self, name, phase, namespace="default", timeout=CONVERGE_TIMEOUT):
-        """Waits until the session's status file shows `phase` and returns the status."""
+        """Waits until the session's status file shows `phase` and returns the
+        status. Fails at once when the session reaches another terminal phase."""
         def reached():
-            status = self.sessions.status(name, namespace)
-            return status if status and status.get("phase") == phase else None
+            status = self.sessions.status(name, namespace) or {}
+            current = status.get("phase")
+            if current in TERMINAL_PHASES and current != phase:
+                raise AssertionError(f"{namespace}/{name} reached phase {current}, not {phase}"
+                                     f"\n{self.diagnostics()}")
+            return status if current == phase else None
         return self.wait_for(reached, f"{namespace}/{name} to reach phase {phase}", timeout)
 
     def wait_for_log(self, controller, pattern, timeout=CONVERGE_TIMEOUT):

@@ -80,8 +80,7 @@ class NewSession(IntegrationTest):
 
         self.assertEqual(controller.http_get("/healthz")[0], 200)
         self.assertEqual(controller.http_get("/readyz")[0], 200)
-        metrics = controller.http_get("/metrics")[1]
-        self.assertIn('podsession_sessions{phase="Running"} 2', metrics)
+        self.assertEqual(controller.metric('podsession_sessions{phase="Running"}'), 2)
 
 
 class TouchKeepsAlive(IntegrationTest):
@@ -161,8 +160,8 @@ class IdleExpiry(IntegrationTest):
         self.assertEqual(status["podId"], pod_id)
         self.assertGreaterEqual(parse_time(status["terminatedAt"]), expires_at)
         self.assertNotIn("endpoints", status)
-        self.assertIn('podsession_pods_terminated_total{reason="idle_timeout"} 1',
-                      controller.http_get("/metrics")[1])
+        self.assertEqual(
+            controller.metric('podsession_pods_terminated_total{reason="idle_timeout"}'), 1)
 
         # Expired is terminal: a later touch brings no new pod.
         text = session_yaml("gamma", idle_ttl=self.ttl,
@@ -221,8 +220,8 @@ class FileDeletion(IntegrationTest):
                       "the status and token files to be removed")
         self.wait_for_log(controller,
                           rf"terminated pod session=default/delta pod={pod_id} .*reason=deleted")
-        self.assertIn('podsession_pods_terminated_total{reason="deleted"} 1',
-                      controller.http_get("/metrics")[1])
+        self.assertEqual(
+            controller.metric('podsession_pods_terminated_total{reason="deleted"}'), 1)
 
         # Nothing comes back on later lists.
         self.wait_for_resyncs(3)
