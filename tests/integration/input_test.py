@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Bad session files beside good ones: each is reported with its file, line
+and field, gets no pod, and stops nothing else. `podsession validate` reports
+the same files offline.
+
+Run through CTest, or by hand:
+  PODSESSION_BINARY=build/podsession /usr/bin/python3 input_test.py -v BadInput
+"""
+
+import re
+import subprocess
+import unittest
+
+from harness import PODSESSION, IntegrationTest, condition, pod_name_prefix, session_yaml
+
+
+def line_of(text, fragment):
+    """Returns the 1-based number of the first line of `text` containing `fragment`."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if fragment in line:
+            return number
+    raise ValueError(f"{fragment!r} not in the text")
+
+
+NOT_YAML = session_yaml("broken").replace("types: [rtx-4090]", "types: [rtx-4090, {")
+UNKNOWN_FIELD = session_yaml("unknown", extra_spec="  flavour: spicy\n")
+NEGATIVE_TTL = session_yaml("negative", idle_ttl=-5)
+UNKNOWN_GPU = session_yaml("unknowngpu", gpu="rtx-9999")
+# Both files declare default/shared; the controller reads files in name order,
+# so shared-a.yaml owns the session.
+SHARED_FIRST = session_yaml("shared")
+SHARED_SECOND = session_yaml("shared", idle_ttl=60)
+
+# file name, content, session name (None when no session can be named),
+# the fragment of the line the error is on, and the field path.
+BAD_FILES = [
+    ("not-yaml.yaml", NOT_YAML, None, None, None),
+    ("unknown-field.yaml", UNKNOWN_FIELD, "unknown", "flavour:", "spec.flavour"),
+    ("negative-ttl.yaml", NEGATIVE_TTL, "negative", "idleTTLSeconds:", "spec.idleTTLSeconds"),
+    ("unknown-gpu.yaml", UNKNOWN_GPU, "unknowngpu", "types:", r"spec.gpu.types[0]"),
+]
+
+
+class BadInput(IntegrationTest):
+    def write_files(self):
+        self.sessions.write("good-one.yaml", session_yaml("goodone"))
+        self.sessions.write("good-two.yml", session_yaml("goodtwo", namespace="apps"))
+        for filename, text, _, _, _ in BAD_FILES:
+            self.sessions.write(filename, text)
+        self.sessions.write("shared-a.yaml", SHARED_FIRST)
+        self.sessions.write("shared-b.yaml", SHARED_SECOND)
+
+    def test_controller_reports_and_skips(self):
+        self.start_simulator()
+        self.write_files()
+        controller = self.start_controller()
+        self.wait_for_phase("goodone", "Running")
+        self.wait_for_phase("goodtwo", "Running", "apps")
+        self.wait_for_phase("shared", "Running")
+        log = controller.log_text()
+
+        for filename, text, name, fragment, field in BAD_FILES:
+            with self.subTest(file=filename):
+                path = re.escape(self.sessions.file(filename))
+                if fragment is None:
+                    # The parser names the line where it gave up, which may
+                    # follow the broken one.
+                    found = re.search(rf"{path}:(\d+): ", log)
+                    self.assertIsNotNone(found, f"no error line for {filename}")
+                    self.assertIn(int(found.group(1)), range(1, len(text.splitlines()) + 1))
+                    self.assertEqual(self.simulator.pods(pod_name_prefix("broken")), [])
+                    continue
+                line = line_of(text, fragment)
+                self.assertRegex(log, rf"{path}:{line}: PodSession default/{name}: "
+                                      rf"{re.escape(field)}: ")
+                status = self.sessions.status(name)
+                self.assertEqual(condition(status, "SpecInvalid")["status"], "True")
+                self.assertEqual(self.simulator.pods(pod_name_prefix(name)), [])
+
+        self.assertRegex(
+            log, rf"declared in another file.* file={re.escape(self.sessions.file('shared-b.yaml'))}"
+                 rf" line=1 session=default/shared "
+                 rf"declared_in={re.escape(self.sessions.file('shared-a.yaml'))}")
+
+        # Later lists change nothing: three pods, all running.
+        self.wait_for_resyncs(3)
+        for name, namespace in (("goodone", "default"), ("goodtwo", "apps"),
+                                ("shared", "default")):
+            self.assertEqual(self.sessions.status(name, namespace)["phase"], "Running")
+        pods = self.simulator.pods("psn-")
+        self.assertEqual(sorted(pod["name"].rsplit("-", 1)[0] for pod in pods),
+                         ["psn-default-apps-goodtwo", "psn-default-default-goodone",
+                          "psn-default-default-shared"], self.simulator.describe())
+        self.assertFalse(any(pod["deleted"] for pod in pods))
+        # The owner's spec applies, not the ignored duplicate's TTL of 60 s.
+        shared = self.sessions.status("shared")
+        self.assertGreater(
+            shared["expiresAt"].timestamp() - shared["readyAt"].timestamp(), 60)
+
+    def validate(self, *filenames):
+        return subprocess.run([PODSESSION, "validate", *map(self.sessions.file, filenames)],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_validate_names_file_line_field(self):
+        self.write_files()
+        for filename, text, _, fragment, field in BAD_FILES:
+            with self.subTest(file=filename):
+                result = self.validate(filename)
+                self.assertEqual(result.returncode, 1, result.stderr)
+                path = re.escape(self.sessions.file(filename))
+                line = r"\d+" if fragment is None else str(line_of(text, fragment))
+                self.assertRegex(result.stderr, rf"{path}:{line}: ")
+                if field is not None:
+                    self.assertIn(f": {field}: ", result.stderr)
+
+        result = self.validate("shared-a.yaml", "shared-b.yaml")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertRegex(result.stderr,
+                         rf"{re.escape(self.sessions.file('shared-b.yaml'))}:1: "
+                         r"PodSession default/shared: already declared at "
+                         rf"{re.escape(self.sessions.file('shared-a.yaml'))}:1")
+
+        result = self.validate("good-one.yaml", "good-two.yml")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
