@@ -103,7 +103,7 @@ asio::awaitable<void> directory_store::run(session_sink& sink) {
             config_.rescan_interval.count());
     }
 
-    scan_all();
+    scan_all(false);
     load_orphaned_status_files();
     spdlog::info("sessions directory loaded dir={} files={} sessions={}",
                  log::quote(config_.directory.string()), files_.size(), sessions_.size());
@@ -159,19 +159,26 @@ asio::awaitable<void> directory_store::watch_inotify() {
         }
         if (rescan) {
             pending_changes_.clear();
-            scan_all();
+            scan_all(false);
             continue;
         }
         auto changed = std::move(pending_changes_);
         pending_changes_.clear();
+        // Loads before drops: a renamed file then hands its sessions to the new
+        // name instead of deleting and declaring them again.
+        std::vector<fs::path> gone;
         for (const auto& path : changed) {
             std::error_code exists_error;
             if (fs::is_regular_file(path, exists_error)) {
                 load_file(path);
             } else {
-                drop_file(path);
+                gone.push_back(path);
             }
         }
+        for (const auto& path : gone) {
+            drop_file(path);
+        }
+        release_held_sessions();
     }
 }
 
@@ -182,11 +189,14 @@ asio::awaitable<void> directory_store::rescan_periodically() {
         if (stopped_) {
             co_return;
         }
-        scan_all();
+        scan_all(true);
     }
 }
 
-void directory_store::scan_all() {
+void directory_store::scan_all(bool skip_fresh_files) {
+    // A file modified this recently may be half written.
+    constexpr auto settle_time = std::chrono::seconds{2};
+    const auto now = fs::file_time_type::clock::now();
     std::set<fs::path> present;
     std::error_code error;
     for (fs::directory_iterator it{config_.directory, error}, end; !error && it != end;
@@ -205,6 +215,11 @@ void directory_store::scan_all() {
     }
 
     for (const auto& path : present) {
+        std::error_code time_error;
+        const auto modified = fs::last_write_time(path, time_error);
+        if (skip_fresh_files && !time_error && now - modified < settle_time) {
+            continue;
+        }
         load_file(path);
     }
     std::vector<fs::path> removed;
@@ -215,6 +230,27 @@ void directory_store::scan_all() {
     }
     for (const auto& path : removed) {
         drop_file(path);
+    }
+    release_held_sessions();
+}
+
+void directory_store::release_held_sessions() {
+    const bool all_read = std::ranges::none_of(files_, [](const auto& file) { return file.second.incomplete; });
+    if (!all_read) {
+        return;
+    }
+    std::vector<std::string> released;
+    for (auto& [key, record] : sessions_) {
+        if (record.held) {
+            released.push_back(key);
+        }
+    }
+    for (const auto& key : released) {
+        auto& record = sessions_.at(key);
+        record.held = false;
+        spdlog::info("every session file reads again and none declares this session; deleting it session={}",
+                     key);
+        undeclare(key, record.file);
     }
 }
 
@@ -241,6 +277,14 @@ void directory_store::load_file(const fs::path& path) {
         return;
     }
     const auto decoded = decode_session_file(*text);
+    // A file without any document is most likely being rewritten in place; it
+    // keeps its sessions like a file with a broken document. Deleting the file
+    // deletes them.
+    const bool incomplete = decoded.has_unparsable || decoded.entries.empty();
+    if (decoded.entries.empty() && known != files_.end() && !known->second.keys.empty()) {
+        spdlog::warn("session file holds no PodSession; keeping its sessions until it does or is deleted file={}",
+                     log::quote(path.string()));
+    }
 
     std::set<std::string> keys;
     for (const auto& entry : decoded.entries) {
@@ -262,7 +306,9 @@ void directory_store::load_file(const fs::path& path) {
         // The first file to declare a session owns it while it declares it; a
         // second declaration is reported and waits in case the first goes away.
         const auto owner = sessions_.find(entry.key);
-        if (owner != sessions_.end() && owner->second.declared && owner->second.file != path) {
+        std::error_code owner_error;
+        if (owner != sessions_.end() && owner->second.declared && owner->second.file != path &&
+            !owner->second.held && fs::exists(owner->second.file, owner_error)) {
             spdlog::error(
                 "PodSession already declared in another file, ignoring this one; rename one of "
                 "them file={} "
@@ -288,21 +334,18 @@ void directory_store::load_file(const fs::path& path) {
             if (keys.contains(key)) {
                 continue;
             }
-            if (decoded.has_unparsable) {
+            if (incomplete) {
                 // The session may sit in the broken document: keep it until the
                 // file reads again.
-                spdlog::warn(
-                    "session file has a document that is not YAML, keeping its earlier sessions "
-                    "file={} "
-                    "session={}",
-                    log::quote(path.string()), key);
+                spdlog::warn("session file cannot be read completely, keeping its earlier session file={} session={}",
+                             log::quote(path.string()), key);
                 keys.insert(key);
                 continue;
             }
             undeclare(key, path);
         }
     }
-    files_[path] = file_record{stamp, std::move(keys)};
+    files_[path] = file_record{stamp, std::move(keys), incomplete};
 }
 
 void directory_store::drop_file(const fs::path& path) {
@@ -384,6 +427,7 @@ void directory_store::declare(const fs::path& file, const crd::object_meta& meta
     record.metadata.uid = uid.empty() ? config_.make_uid() : uid;
     record.file = file;
     record.declared = true;
+    record.held = false;
     if (spec) {
         record.spec = std::move(spec);
     }
@@ -432,14 +476,29 @@ void directory_store::load_orphaned_status_files() {
         if (!stored) {
             continue;
         }
-        auto& record = sessions_[crd::session_key(metadata)];
+        const auto key = crd::session_key(metadata);
+        auto& record = sessions_[key];
         record.metadata = metadata;
         record.metadata.uid = stored->metadata.uid;
         record.status = stored->status;
-        record.declared = false;
-        spdlog::info("status file without a session file; cleaning up its pod session={}",
-                     crd::session_key(metadata));
-        publish(crd::session_key(metadata));
+        const auto unreadable = std::ranges::find_if(files_, [](const auto& file) { return file.second.incomplete; });
+        if (unreadable != files_.end() && stored->spec) {
+            // The unreadable file may declare this session: keep its pod, expire
+            // it on time on the recorded spec, and decide once the file reads.
+            record.declared = true;
+            record.held = true;
+            record.spec = stored->spec;
+            record.errors = {unreadable->first.string() +
+                             ": cannot be read, and may declare this session; it keeps its pod, creates none, "
+                             "and is deleted if the file reads again without it"};
+            spdlog::warn("status file without a readable session file; keeping its pod until every session file "
+                         "reads session={} unreadable={}",
+                         key, log::quote(unreadable->first.string()));
+        } else {
+            record.declared = false;
+            spdlog::info("status file without a session file; cleaning up its pod session={}", key);
+        }
+        publish(key);
     }
 }
 
@@ -454,6 +513,7 @@ void directory_store::publish(const std::string& key) {
     session.errors = record.errors;
     session.status = record.status;
     session.deleting = !record.declared;
+    session.spec_is_recorded = record.held;
     sink_->upsert(std::move(session));
 }
 
@@ -462,7 +522,12 @@ asio::awaitable<boost::system::error_code> directory_store::write_status(
     const auto path = status_path(metadata);
     std::error_code mkdir_error;
     fs::create_directories(path.parent_path(), mkdir_error);
-    const auto error = write_file_atomically(path, crd::encode_status_file(metadata, status), 0644);
+    const auto found_record = sessions_.find(crd::session_key(metadata));
+    const crd::pod_session_spec* spec = nullptr;
+    if (found_record != sessions_.end() && found_record->second.spec) {
+        spec = &*found_record->second.spec;
+    }
+    const auto error = write_file_atomically(path, crd::encode_status_file(metadata, status, spec), 0644);
     if (!error) {
         const auto found = sessions_.find(crd::session_key(metadata));
         if (found != sessions_.end() && found->second.metadata.uid == metadata.uid) {

@@ -65,6 +65,9 @@ class directory_store final : public session_store {
     struct file_record {
         file_stamp stamp;
         std::set<std::string> keys;
+        // Some document could not be read, so the file may declare sessions that
+        // `keys` does not list.
+        bool incomplete = false;
     };
 
     struct session_record {
@@ -74,14 +77,22 @@ class directory_store final : public session_store {
         std::vector<std::string> errors;
         std::optional<crd::pod_session_status> status;
         bool declared = false;
+        // Restored from its status file at start because some session file could
+        // not be read and may declare it. It runs on the spec its status file
+        // records (no creates) until every file reads again.
+        bool held = false;
         // Deleted, and declared again before its pod was confirmed gone: it comes
         // back as a new session, with a new UID, once the old one is released.
         bool declared_again = false;
         declared_session pending_redeclaration;
     };
 
-    void scan_all();
+    // Reads every session file that changed. A rescan skips files written in
+    // the last moment, which an editor may still be writing; inotify reports
+    // them when they are closed.
+    void scan_all(bool skip_fresh_files);
     void load_file(const std::filesystem::path& path);
+    void release_held_sessions();
     void drop_file(const std::filesystem::path& path);
     void load_orphaned_status_files();
     void declare(const std::filesystem::path& file, const crd::object_meta& metadata,

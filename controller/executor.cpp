@@ -64,7 +64,7 @@ void executor::upsert(declared_session declared) {
     session.session.metadata = std::move(declared.metadata);
     if (declared.spec) {
         session.session.spec = std::move(*declared.spec);
-        session.has_valid_spec = true;
+        session.has_valid_spec = !declared.spec_is_recorded;
     }
     if (declared.status && !session.status_loaded) {
         session.session.status = std::move(*declared.status);

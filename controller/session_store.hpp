@@ -25,6 +25,9 @@ struct declared_session {
     std::optional<crd::pod_session_status> status;
     // Deleted and waiting for its pod to be confirmed gone.
     bool deleting = false;
+    // The spec comes from the controller's own record, not from the source: the
+    // session keeps its pod on it and is expired on time, but gets no new pod.
+    bool spec_is_recorded = false;
 };
 
 // Receives what a source sees. Called on the controller's executor.

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/system/errc.hpp>
 
+#include "crd/decode.hpp"
 #include "crd/yaml_json.hpp"
 
 namespace podsession::crd {
@@ -167,14 +168,61 @@ pod_session_status decode_status(const boost::json::value& value) {
     return status;
 }
 
-std::string encode_status_file(const object_meta& metadata, const pod_session_status& status) {
+boost::json::value encode_spec(const pod_session_spec& spec, bool with_env) {
+    boost::json::object object;
+    put_string(object, "userId", spec.user_id);
+    object["image"] = spec.image;
+    boost::json::array types;
+    for (const auto& type : spec.gpu.types) {
+        types.emplace_back(type);
+    }
+    object["gpu"] = {{"types", std::move(types)}, {"count", spec.gpu.count}};
+    object["cloud"] = to_string(spec.cloud);
+    if (!spec.data_center_ids.empty()) {
+        boost::json::array centers;
+        for (const auto& center : spec.data_center_ids) {
+            centers.emplace_back(center);
+        }
+        object["dataCenterIds"] = std::move(centers);
+    }
+    boost::json::array ports;
+    for (const auto& port : spec.ports) {
+        ports.push_back({{"port", port.port}, {"protocol", to_string(port.protocol)}});
+    }
+    object["ports"] = std::move(ports);
+    if (with_env && !spec.env.empty()) {
+        boost::json::array env;
+        for (const auto& variable : spec.env) {
+            env.push_back({{"name", variable.name}, {"value", variable.value}});
+        }
+        object["env"] = std::move(env);
+    }
+    object["auth"] = to_string(spec.auth);
+    if (spec.idle_ttl) {
+        object["idleTTLSeconds"] = spec.idle_ttl->count();
+    }
+    object["readyTimeoutSeconds"] = spec.ready_timeout.count();
+    if (spec.max_lifetime) {
+        object["maxLifetimeSeconds"] = spec.max_lifetime->count();
+    }
+    object["containerDiskGb"] = spec.container_disk_gb;
+    object["volumeGb"] = spec.volume_gb;
+    put_string(object, "minCudaVersion", spec.min_cuda_version);
+    return object;
+}
+
+std::string encode_status_file(const object_meta& metadata, const pod_session_status& status,
+                               const pod_session_spec* spec) {
     boost::json::object document{
         {"apiVersion", api_version},
         {"kind", kind},
         {"metadata",
          {{"name", metadata.name}, {"namespace", metadata.namespace_name}, {"uid", metadata.uid}}},
-        {"status", encode_status(status)},
     };
+    if (spec != nullptr) {
+        document["spec"] = encode_spec(*spec, false);
+    }
+    document["status"] = encode_status(status);
     return "# Written by podsession-controller; edits are overwritten.\n" +
            detail::emit_yaml(document);
 }
@@ -203,6 +251,17 @@ boost::system::result<status_file> decode_status_file(std::string_view text) {
     }
     if (const auto* status = document.get_object().if_contains("status")) {
         result.status = decode_status(*status);
+    }
+    if (const auto* spec = document.get_object().if_contains("spec")) {
+        // Through the validating decoder, so a damaged spec is ignored rather
+        // than half read.
+        boost::json::object session{{"apiVersion", api_version},
+                                    {"kind", kind},
+                                    {"metadata", {{"name", result.metadata.name}}},
+                                    {"spec", *spec}};
+        if (auto decoded = decode_pod_session(session); decoded.session) {
+            result.spec = std::move(decoded.session->spec);
+        }
     }
     return result;
 }

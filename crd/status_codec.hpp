@@ -23,14 +23,23 @@ namespace podsession::crd {
 // (`2.99`, `0.875`). Boost.JSON would print doubles in exponent form.
 [[nodiscard]] std::string format_usd(double amount);
 
+// Encodes a spec as the PodSession API spells it, GPU types as RunPod ids.
+// Without `with_env` the env is left out, because its values may be secrets.
+[[nodiscard]] boost::json::value encode_spec(const pod_session_spec& spec, bool with_env);
+
 // The directory-mode status file: a PodSession document with `metadata` (name,
-// namespace, uid) and `status`, as YAML.
+// namespace, uid), the spec the controller last applied without its env (so a
+// session whose file cannot be read can still be expired on time), and
+// `status`, as YAML.
 [[nodiscard]] std::string encode_status_file(const object_meta& metadata,
-                                             const pod_session_status& status);
+                                             const pod_session_status& status,
+                                             const pod_session_spec* spec = nullptr);
 
 struct status_file {
     object_meta metadata;
     pod_session_status status;
+    // The spec the file records, when it has a valid one. It has no env.
+    std::optional<pod_session_spec> spec;
 };
 
 // Reads a file written by `encode_status_file`. Fails only when the text is not

@@ -38,6 +38,10 @@ bool is_live(const observed_pod& pod) {
     return pod.status != pod_status::terminated;
 }
 
+timestamp whole_second_after(timestamp time) {
+    return std::chrono::ceil<std::chrono::seconds>(time);
+}
+
 bool is_mutating(const action& planned) {
     return std::holds_alternative<create_pod>(planned) ||
            std::holds_alternative<terminate_pod>(planned);
@@ -380,14 +384,17 @@ class session_planner {
         auto& status = plan_.status;
         const auto ttl = session_.spec.idle_ttl.value_or(config_.default_idle_ttl);
 
+        // Deadlines are rounded up to whole seconds, the precision `expiresAt`
+        // is published with, so the pod never outlives what the status says by
+        // more than the timer's latency, nor goes before it.
         std::optional<timestamp> lifetime_end;
         if (session_.spec.max_lifetime && status.created_at) {
-            lifetime_end = *status.created_at + *session_.spec.max_lifetime;
+            lifetime_end = whole_second_after(*status.created_at + *session_.spec.max_lifetime);
         }
         std::optional<timestamp> idle_end;
         if (status.ready_at) {
-            idle_end =
-                std::max(status.last_touched.value_or(*status.ready_at), *status.ready_at) + ttl;
+            idle_end = whole_second_after(
+                std::max(status.last_touched.value_or(*status.ready_at), *status.ready_at) + ttl);
         }
 
         status.expires_at.reset();
@@ -416,7 +423,7 @@ class session_planner {
         if (!status.ready_at) {
             const auto started = status.created_at ? status.created_at : status.create_requested_at;
             if (started) {
-                const auto deadline = *started + session_.spec.ready_timeout;
+                const auto deadline = whole_second_after(*started + session_.spec.ready_timeout);
                 if (now_ >= deadline) {
                     fail(session_reason::ready_timeout, "ReadyTimeout",
                          "the pod did not reach RUNNING within " +

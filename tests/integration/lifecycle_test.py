@@ -173,10 +173,8 @@ class IdleExpiry(IntegrationTest):
         self.assertEqual(len(self.simulator.pods("psn-")), 1)
 
 
-    # NOTE: fails: expiresAt is the deadline truncated to whole seconds,
-    # while expiry runs at the exact deadline, so after a touch at .999 s the
-    # pod goes about a second after the expiresAt the status shows.
-    @unittest.expectedFailure
+    # A touch at .950 s: the pod must go within a second of the expiresAt the
+    # status shows, not a second after it.
     def test_fractional_touch_expiry(self):
         self.start_simulator()
         self.sessions.write("nu.yaml", session_yaml("nu", idle_ttl=self.ttl))
@@ -254,10 +252,8 @@ class SessionFileRename(IntegrationTest):
     def test_rename_to_earlier_name(self):
         self.rename_keeps_session("xi-2.yaml", "xi-1.yaml")
 
-    # NOTE: fails: the watcher handles the old name first when it sorts first,
-    # marks the session deleted, terminates its pod and creates a new one with
-    # a new UID and token for the new file.
-    @unittest.expectedFailure
+    # The watcher sees the old name go and the new one appear in one batch; the
+    # session must move to the new file without a new pod, whichever sorts first.
     def test_rename_to_later_name(self):
         self.rename_keeps_session("xi-1.yaml", "xi-2.yaml")
 
@@ -301,11 +297,8 @@ class BrokenFileEdit(IntegrationTest):
         self.wait_for(lambda: not os.path.exists(self.sessions.status_path("epsilon")),
                       "the status file to be removed")
 
-    # NOTE: fails: at start no file declares the session, because the broken
-    # file declares nothing the controller can read. The controller takes the
-    # status file for a deleted session's, terminates the pod and removes the
-    # status and token files.
-    @unittest.expectedFailure
+    # At start the broken file declares nothing readable; its session must keep
+    # its pod instead of being taken for deleted.
     def test_invalid_yaml_at_restart_keeps_session(self):
         self.start_simulator()
         original = session_yaml("pi")

@@ -197,7 +197,7 @@ TEST_F(planner, reads_touch_annotations_in_every_rfc3339_form) {
         touch(c.annotation);
         const auto plan = run(t0 + minutes{6});
         EXPECT_EQ(plan.status.last_touched, c.expected_touch);
-        EXPECT_EQ(plan.status.expires_at, c.expected_touch + minutes{2});
+        EXPECT_EQ(plan.status.expires_at, ceil<seconds>(c.expected_touch + minutes{2}));
         EXPECT_EQ(condition_status(plan.status, "TouchInvalid"), "absent");
         session.metadata.annotations.clear();
     }
