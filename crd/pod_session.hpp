@@ -90,6 +90,8 @@ struct endpoint {
     std::uint16_t port = 0;
     port_protocol protocol = port_protocol::http;
     std::string url;
+
+    bool operator==(const endpoint&) const = default;
 };
 
 struct condition {
@@ -99,6 +101,8 @@ struct condition {
     std::string reason;
     std::string message;
     std::optional<timestamp> last_transition_time;
+
+    bool operator==(const condition&) const = default;
 };
 
 struct pod_session_status {
@@ -125,6 +129,8 @@ struct pod_session_status {
     std::vector<condition> conditions;
 
     [[nodiscard]] const condition* find_condition(std::string_view type) const;
+
+    bool operator==(const pod_session_status&) const = default;
 };
 
 struct pod_session {
