@@ -19,7 +19,7 @@ namespace http = net::http;
 constexpr auto min_useful_watch = std::chrono::seconds{1};
 
 std::string scope_of(std::string_view namespace_name) {
-    return namespace_name.empty() ? std::string{"all namespaces"} : std::string{namespace_name};
+    return log::quote(namespace_name.empty() ? std::string_view{"all namespaces"} : namespace_name);
 }
 
 }  // namespace
