@@ -26,34 +26,24 @@ std::chrono::milliseconds duration_option(const po::variables_map& values, const
     return *parsed;
 }
 
-void read_kubernetes_options(const po::variables_map& values, run_options& settings) {
-    if (values.count("kubeconfig")) {
-        settings.kubeconfig = values["kubeconfig"].as<std::string>();
+// Reads a namespace option, which must be a DNS label as namespaces are.
+std::string namespace_option(const po::variables_map& values, const char* name) {
+    const auto text = values[name].as<std::string>();
+    if (!crd::is_dns1123_label(text)) {
+        throw std::invalid_argument(std::string{"--"} + name + " " + text +
+                                    " is not a valid namespace name (lowercase DNS label)");
     }
-    if (values.count("context")) {
-        settings.kube_context = values["context"].as<std::string>();
-    }
-    if (values.count("namespace")) {
-        settings.namespace_name = values["namespace"].as<std::string>();
-        if (!crd::is_dns1123_label(settings.namespace_name)) {
-            throw std::invalid_argument("--namespace " + settings.namespace_name +
-                                        " is not a valid namespace name (lowercase DNS label)");
-        }
-    }
-    settings.leader_elect = values.count("leader-elect") > 0;
-    if (values.count("leader-election-namespace")) {
-        settings.leader_election_namespace = values["leader-election-namespace"].as<std::string>();
-        if (!crd::is_dns1123_label(settings.leader_election_namespace)) {
-            throw std::invalid_argument("--leader-election-namespace " +
-                                        settings.leader_election_namespace +
-                                        " is not a valid namespace name (lowercase DNS label)");
-        }
-    }
+    return text;
+}
+
+// Reads the Lease timing. The rules are client-go's: a leader must give up
+// before a follower may take over, and must get more than one jittered retry
+// within its deadline.
+void read_lease_timing(const po::variables_map& values, run_options& settings) {
     settings.lease_duration = duration_option(values, "leader-election-lease-duration");
     settings.renew_deadline = duration_option(values, "leader-election-renew-deadline");
     settings.retry_period = duration_option(values, "leader-election-retry-period");
-    // client-go's rules: a leader must give up before a follower may take
-    // over, and must get more than one jittered retry within its deadline.
+
     if (settings.retry_period < std::chrono::milliseconds{100}) {
         throw std::invalid_argument("--leader-election-retry-period must be at least 100ms");
     }
@@ -71,6 +61,24 @@ void read_kubernetes_options(const po::variables_map& values, run_options& setti
         throw std::invalid_argument(
             "--leader-election-lease-duration must be whole seconds: the Lease stores seconds");
     }
+}
+
+void read_kubernetes_options(const po::variables_map& values, run_options& settings) {
+    if (values.count("kubeconfig")) {
+        settings.kubeconfig = values["kubeconfig"].as<std::string>();
+    }
+    if (values.count("context")) {
+        settings.kube_context = values["context"].as<std::string>();
+    }
+    if (values.count("namespace")) {
+        settings.namespace_name = namespace_option(values, "namespace");
+    }
+
+    settings.leader_elect = values.count("leader-elect") > 0;
+    if (values.count("leader-election-namespace")) {
+        settings.leader_election_namespace = namespace_option(values, "leader-election-namespace");
+    }
+    read_lease_timing(values, settings);
 }
 
 }  // namespace

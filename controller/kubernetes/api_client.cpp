@@ -96,11 +96,11 @@ std::optional<std::string> api_client::authorization() {
             auto text = read_file(config_.token_file, max_token_bytes);
             if (text && !trim(*text).empty()) {
                 file_token_.emplace(trim(std::move(*text)));
-            } else if (const auto held = repeats_.admit("token file", now); held >= 0) {
+            } else if (const auto held_back = repeats_.admit("token file", now); held_back >= 0) {
                 // The last token read stays in use: a rotation may be in progress.
                 spdlog::error("cannot read the Kubernetes token file file={} error={} repeats={}",
                               log::quote(config_.token_file.string()),
-                              log::quote(text ? "empty file" : text.error().message()), held);
+                              log::quote(text ? "empty file" : text.error().message()), held_back);
             }
         }
         if (file_token_) {
@@ -133,7 +133,7 @@ asio::awaitable<void> api_client::wait_for_rate_limit() {
         co_return;
     }
     // A reservation, as golang.org/x/time/rate has them: take a token now and
-    // wait until the bucket would have held it.
+    // wait until the bucket would have held_back it.
     const auto now = std::chrono::steady_clock::now();
     const std::chrono::duration<double> elapsed = now - tokens_at_;
     tokens_ = std::min(options_.burst, tokens_ + elapsed.count() * options_.requests_per_second);
@@ -152,8 +152,8 @@ void api_client::report_auth_failure(const api_error& error, const api_request& 
     const auto key = std::to_string(error.http_status) + " " +
                      std::string{http::to_string(request.method)} + " " +
                      std::string{path_of(request.target)};
-    const auto held = repeats_.admit(key, std::chrono::steady_clock::now());
-    if (held < 0) {
+    const auto held_back = repeats_.admit(key, std::chrono::steady_clock::now());
+    if (held_back < 0) {
         return;
     }
     if (error.is(errc::unauthorized)) {
@@ -161,14 +161,14 @@ void api_client::report_auth_failure(const api_error& error, const api_request& 
             "the Kubernetes API rejected the controller's credentials; check the token or client "
             "certificate of the source source={} method={} path={} {} repeats={}",
             log::quote(config_.source), http::to_string(request.method),
-            log::quote(path_of(request.target)), error.describe(), held);
+            log::quote(path_of(request.target)), error.describe(), held_back);
     } else {
         spdlog::error(
             "the Kubernetes API forbids a request of the controller; grant the verb on the "
             "resource to its identity with RBAC (see manifests/rbac.yaml) source={} method={} "
             "path={} {} repeats={}",
             log::quote(config_.source), http::to_string(request.method),
-            log::quote(path_of(request.target)), error.describe(), held);
+            log::quote(path_of(request.target)), error.describe(), held_back);
     }
 }
 

@@ -58,8 +58,8 @@ class api_client {
     struct options {
         // One request, connecting included.
         std::chrono::milliseconds request_timeout{std::chrono::seconds{30}};
-        // The longest watch the caller asks for (`timeoutSeconds`); a watch
-        // that stays silent longer is treated as broken.
+        // The maximum watch duration callers request (`timeoutSeconds`). A
+        // watch that stays silent longer is treated as broken.
         std::chrono::milliseconds watch_timeout{std::chrono::minutes{10}};
         // How often a token file is read again.
         std::chrono::milliseconds token_refresh{std::chrono::minutes{1}};

@@ -10,7 +10,7 @@
 namespace podsession::controller::kubernetes {
 namespace {
 
-// Longest message kept from a response body that is not a Status object.
+// The maximum length kept of a response body that is not a Status object.
 constexpr std::size_t max_body_excerpt = 200;
 
 class category final : public boost::system::error_category {

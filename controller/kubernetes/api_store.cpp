@@ -176,10 +176,10 @@ asio::awaitable<api_store::watch_outcome> api_store::watch_once(session_sink& si
         if (opened.error().is(errc::gone)) {
             co_return watch_outcome::gone;
         }
-        if (const auto held = repeats_.admit("watch open", std::chrono::steady_clock::now());
-            held >= 0) {
+        if (const auto held_back = repeats_.admit("watch open", std::chrono::steady_clock::now());
+            held_back >= 0) {
             spdlog::warn("opening the PodSession watch failed, retrying {} repeats={}",
-                         opened.error().describe(), held);
+                         opened.error().describe(), held_back);
         }
         co_return watch_outcome::failed;
     }
@@ -202,17 +202,18 @@ asio::awaitable<api_store::watch_outcome> api_store::watch_once(session_sink& si
                 // The watch was useful until it broke: retry soon.
                 backoff_.reset();
             }
-            if (const auto held = repeats_.admit("watch broke", std::chrono::steady_clock::now());
-                held >= 0) {
+            if (const auto held_back =
+                    repeats_.admit("watch broke", std::chrono::steady_clock::now());
+                held_back >= 0) {
                 spdlog::warn(
                     "PodSession watch broke, resuming from the last resourceVersion "
                     "resource_version={} {} repeats={}",
-                    resource_version_, next.error().describe(), held);
+                    resource_version_, next.error().describe(), held_back);
             }
             co_return watch_outcome::failed;
         }
         if (!*next) {
-            // A normal end. One that came at once and said nothing is backed off.
+            // A normal end. One that came at once with no event is backed off.
             if (delivered == 0 && std::chrono::steady_clock::now() - started < min_useful_watch) {
                 co_return watch_outcome::failed;
             }

@@ -41,8 +41,8 @@ class api_store final : public session_store {
         std::uint64_t jitter_seed = std::random_device{}();
         // Items per list page.
         std::size_t page_size = 500;
-        // Each watch asks the server to end it after a random time in this
-        // range, as client-go's reflector does, so that watches of many
+        // Each watch requests that the server end it after a random time in
+        // this range, as client-go's reflector does, so that watches of many
         // replicas do not end together.
         std::chrono::seconds min_watch_timeout{300};
         std::chrono::seconds max_watch_timeout{600};

@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 namespace http = net::http;
 
 // Attempts of one write: a read-modify-write that keeps conflicting, or a
-// server that keeps answering 429 or 5xx, is given up and reported to the
+// server that keeps returning 429 or 5xx, is given up and reported to the
 // executor, which retries with its own backoff.
 constexpr int max_attempts = 5;
 // The longest Retry-After honoured within one call.

@@ -12,6 +12,9 @@ namespace {
 namespace asio = boost::asio;
 namespace http = net::http;
 
+// The longest name of a Kubernetes object (a DNS subdomain).
+constexpr std::size_t max_name_length = 253;
+
 crd::timestamp now_utc() {
     return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
@@ -68,12 +71,14 @@ void event_recorder::record(const crd::object_meta& involved, const reconcile::n
     if (found == entries_.end()) {
         entry fresh;
         char suffix[32];
-        // Event names are `<object>.<hex>`, as client-go makes them; the
-        // sequence keeps two notes of one millisecond apart.
-        std::snprintf(suffix, sizeof suffix, ".%llx",
-                      static_cast<unsigned long long>(now.time_since_epoch().count()) * 1000 +
-                          (sequence_++ % 1000));
-        fresh.event.name = involved.name + suffix;
+        // Event names are `<object>.<hex>`, as client-go makes them. The
+        // sequence keeps two notes of one millisecond apart, and the object
+        // part is cut so the name fits the 253 characters of a name.
+        const int suffix_length =
+            std::snprintf(suffix, sizeof suffix, ".%llx",
+                          static_cast<unsigned long long>(now.time_since_epoch().count()) * 1000 +
+                              (sequence_++ % 1000));
+        fresh.event.name = involved.name.substr(0, max_name_length - suffix_length) + suffix;
         fresh.event.involved = involved;
         fresh.event.type = note.type;
         fresh.event.reason = note.reason;
@@ -101,21 +106,21 @@ void event_recorder::record(const crd::object_meta& involved, const reconcile::n
         return;
     }
     if (in_flight_ >= options_.max_in_flight) {
-        if (const auto held = repeats_.admit("in flight", std::chrono::steady_clock::now());
-            held >= 0) {
+        if (const auto held_back = repeats_.admit("in flight", std::chrono::steady_clock::now());
+            held_back >= 0) {
             spdlog::warn("too many Event writes in flight, dropping one reason={} repeats={}",
-                         note.reason, held);
+                         note.reason, held_back);
         }
         return;
     }
     if (!take_token(involved.uid)) {
-        if (const auto held =
+        if (const auto held_back =
                 repeats_.admit("spam " + involved.uid, std::chrono::steady_clock::now());
-            held >= 0) {
+            held_back >= 0) {
             spdlog::info(
                 "Events of a session are rate-limited; counting repeats without writing them "
                 "session={} reason={} repeats={}",
-                crd::session_key(involved), note.reason, held);
+                crd::session_key(involved), note.reason, held_back);
         }
         return;
     }
@@ -174,12 +179,12 @@ asio::awaitable<void> event_recorder::publish(std::string key) {
             again->second.published_count = 0;
             continue;
         }
-        if (const auto held = repeats_.admit("event " + sent.error().code.message(),
-                                             std::chrono::steady_clock::now());
-            held >= 0) {
+        if (const auto held_back = repeats_.admit("event " + sent.error().code.message(),
+                                                  std::chrono::steady_clock::now());
+            held_back >= 0) {
             spdlog::warn("cannot write Event session={} reason={} {} repeats={}",
                          crd::session_key(event.involved), event.reason, sent.error().describe(),
-                         held);
+                         held_back);
         }
         // Dropped: Events are best effort.
         again->second.published_count = again->second.event.count;

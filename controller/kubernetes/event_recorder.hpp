@@ -15,10 +15,10 @@
 
 namespace podsession::controller::kubernetes {
 
-// Publishes notes as core v1 Events, as client-go's recorder does: a note that
+// Publishes notes as core v1 Events, as client-go's recorder does. A note that
 // repeats (same object, type, reason and message) within the dedupe window
-// raises the `count` of its Event instead of creating another, and each object
-// has a token bucket so a note in a loop cannot flood the API. Fire and forget:
+// raises the `count` of its Event instead of creating another. Each object has
+// a token bucket, so a note in a loop cannot flood the API. Fire and forget:
 // failures are logged, never retried.
 class event_recorder {
   public:

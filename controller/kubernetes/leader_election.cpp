@@ -57,7 +57,7 @@ void leader_elector::start_leading(steady::time_point renewed_at) {
     }
 }
 
-void leader_elector::stop_leading(std::string_view why) {
+void leader_elector::stop_leading(std::string_view reason) {
     if (!leading_) {
         return;
     }
@@ -66,7 +66,7 @@ void leader_elector::stop_leading(std::string_view why) {
     spdlog::error(
         "lost the leader-election lease; stopped acting on sessions lease={} "
         "identity={} reason={}",
-        where_, options_.identity, log::quote(why));
+        where_, options_.identity, log::quote(reason));
     if (options_.on_stopped_leading) {
         options_.on_stopped_leading();
     }
@@ -170,9 +170,9 @@ asio::awaitable<bool> leader_elector::try_acquire_or_renew() {
         co_return true;
     }
     if (!current) {
-        if (const auto held = repeats_.admit("get", steady::now()); held >= 0) {
+        if (const auto held_back = repeats_.admit("get", steady::now()); held_back >= 0) {
             spdlog::warn("reading the leader-election lease failed lease={} {} repeats={}", where_,
-                         current.error().describe(), held);
+                         current.error().describe(), held_back);
         }
         co_return false;
     }
@@ -201,9 +201,9 @@ asio::awaitable<bool> leader_elector::try_acquire_or_renew() {
     if (!updated) {
         // A conflict means another replica wrote first; anything else is logged.
         if (!updated.error().is(errc::conflict)) {
-            if (const auto held = repeats_.admit("update", steady::now()); held >= 0) {
+            if (const auto held_back = repeats_.admit("update", steady::now()); held_back >= 0) {
                 spdlog::warn("updating the leader-election lease failed lease={} {} repeats={}",
-                             where_, updated.error().describe(), held);
+                             where_, updated.error().describe(), held_back);
             }
         }
         co_return false;

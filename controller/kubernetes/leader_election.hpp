@@ -17,10 +17,10 @@
 namespace podsession::controller::kubernetes {
 
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules
-// and defaults: a candidate tries every retry period (plus up to 20 % jitter)
+// and defaults. A candidate tries every retry period (plus up to 20 % jitter)
 // and takes the lease once its holder has not renewed it for the lease
-// duration; the leader renews every retry period and stops leading as soon
-// as it has gone the renew deadline without a successful renewal, which is
+// duration. The leader renews every retry period, and it stops leading as
+// soon as the renew deadline passes without a successful renewal, which is
 // before any other replica may take over. Another holder in the record also
 // ends leadership at once. On `stop` a leader releases the lease.
 class leader_elector {
@@ -50,8 +50,8 @@ class leader_elector {
     [[nodiscard]] const std::string& identity() const noexcept { return options_.identity; }
 
   private:
-    // One attempt to take or renew the lease. Returns whether this replica
-    // holds it now.
+    // Makes one attempt to take or renew the lease. Returns whether this
+    // replica has the lease now.
     [[nodiscard]] boost::asio::awaitable<bool> try_acquire_or_renew();
     // Takes the lease, renews it while leading, and campaigns again after
     // losing it.
@@ -60,7 +60,7 @@ class leader_elector {
     [[nodiscard]] boost::asio::awaitable<void> release();
     [[nodiscard]] boost::asio::awaitable<void> sleep(std::chrono::milliseconds delay);
     void start_leading(std::chrono::steady_clock::time_point renewed_at);
-    void stop_leading(std::string_view why);
+    void stop_leading(std::string_view reason);
 
     boost::asio::any_io_executor executor_;
     api_client& client_;

@@ -37,7 +37,7 @@ class session_relay final : public session_sink {
     bool synced_ = false;
 };
 
-// A provider that refuses creates and terminates while `may_act` is false, so
+// A provider that rejects creates and terminates while `may_act` is false, so
 // that an executor still finishing its term after the lease was lost cannot
 // start another mutating call. Lists and reads pass through.
 class leader_gated_provider final : public providers::provider {

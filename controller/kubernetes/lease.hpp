@@ -16,8 +16,8 @@ using micro_time = std::chrono::sys_time<std::chrono::microseconds>;
 
 [[nodiscard]] std::string format_micro_time(micro_time time);
 
-// The spec of a Lease. Times stay as the server holds them: the record is
-// compared as a whole to notice that its holder renewed it.
+// The spec of a Lease. Times stay as the server stores them, because the
+// record is compared as a whole to notice that its holder renewed it.
 struct lease_record {
     std::string holder_identity;
     std::chrono::seconds lease_duration{0};
@@ -49,10 +49,10 @@ struct lease_record {
                                  std::chrono::steady_clock::time_point observed_at,
                                  std::chrono::steady_clock::time_point now);
 
-// The record this replica writes to take or renew the lease at `now`: a new
-// holder sets the acquire time and counts a transition (as client-go does,
-// also after a release); a renewal keeps both. A Lease created anew starts at
-// zero transitions instead.
+// The record this replica writes to take or renew the lease at `now`. A new
+// holder sets the acquire time and counts a transition, as client-go does
+// (also after a release). A renewal keeps both. A Lease created anew starts
+// at zero transitions instead.
 [[nodiscard]] lease_record claim_lease(const lease_record& current, std::string_view identity,
                                        std::chrono::seconds lease_duration, micro_time now);
 

@@ -44,9 +44,9 @@ inline constexpr std::string_view token_key = "token";
 [[nodiscard]] declared_session to_declared_session(const boost::json::value& object);
 
 // The merge patch for `/status`: the whole status, with an explicit null for
-// every status field the new status leaves unset (a merge patch keeps fields
-// it does not mention), and `metadata.uid` so that the write fails (409 or 422)
-// instead of landing on a new object of the same name.
+// every status field the new status leaves unset, because a merge patch keeps
+// fields it does not mention. It carries `metadata.uid`, so the write fails
+// (409 or 422) instead of landing on a new object of the same name.
 [[nodiscard]] boost::json::value make_status_patch(const crd::object_meta& metadata,
                                                    const crd::pod_session_status& status);
 
@@ -64,7 +64,7 @@ inline constexpr std::string_view token_key = "token";
 // The UID of the PodSession that controls a Secret, if a PodSession does.
 [[nodiscard]] std::optional<std::string> owning_session_uid(const boost::json::value& secret);
 
-// The token in a Secret's `data.token`, if it holds a well-formed one (43
+// The token in a Secret's `data.token`, if it contains a well-formed one (43
 // characters of base64url).
 [[nodiscard]] std::optional<auth::session_token> read_token(const boost::json::value& secret);
 

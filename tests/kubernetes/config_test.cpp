@@ -37,13 +37,13 @@ class kubeconfig_test : public ::testing::Test {
     // A kubeconfig with one cluster, one user and one context.
     connection_config parse(const std::string& cluster, const std::string& user,
                             const std::string& extra = "", std::string_view context = {}) {
-        const std::string text = "apiVersion: v1\nkind: Config\n"
-                                 "clusters:\n- name: c1\n  cluster:\n" +
-                                 cluster +
-                                 "users:\n- name: u1\n  user:\n" + user +
-                                 "contexts:\n- name: ctx\n  context: {cluster: c1, user: u1, "
-                                 "namespace: apps}\n" +
-                                 extra + "current-context: ctx\n";
+        const std::string text =
+            "apiVersion: v1\nkind: Config\n"
+            "clusters:\n- name: c1\n  cluster:\n" +
+            cluster + "users:\n- name: u1\n  user:\n" + user +
+            "contexts:\n- name: ctx\n  context: {cluster: c1, user: u1, "
+            "namespace: apps}\n" +
+            extra + "current-context: ctx\n";
         return parse_kubeconfig(text, folder_ / "config", context);
     }
 
@@ -84,9 +84,10 @@ TEST_F(kubeconfig_test, reads_token_file_relative_to_kubeconfig) {
 }
 
 TEST_F(kubeconfig_test, reads_client_certificate_files) {
-    const auto config = parse(server, "    client-certificate: client.crt\n"
-                                      "    client-key: " +
-                                          (folder_ / "client.key").string() + "\n");
+    const auto config = parse(server,
+                              "    client-certificate: client.crt\n"
+                              "    client-key: " +
+                                  (folder_ / "client.key").string() + "\n");
     EXPECT_EQ(config.tls.certificate_file, folder_ / "client.crt");
     EXPECT_EQ(config.tls.private_key_file, folder_ / "client.key");
     EXPECT_TRUE(config.tls.certificate_pem.empty());
@@ -105,8 +106,9 @@ TEST_F(kubeconfig_test, reads_client_certificate_data) {
 }
 
 TEST_F(kubeconfig_test, data_wins_over_file) {
-    const auto config = parse(server + "    certificate-authority: ca.crt\n"
-                                       "    certificate-authority-data: " +
+    const auto config = parse(server +
+                                  "    certificate-authority: ca.crt\n"
+                                  "    certificate-authority-data: " +
                                   encode_base64("INLINE") + "\n",
                               "    token: t\n");
     EXPECT_EQ(config.tls.ca_pem, "INLINE");
@@ -145,8 +147,9 @@ TEST_F(kubeconfig_test, rejects_unsupported_user_entries) {
         {"    username: admin\n    password: secret\n", "user \"u1\" uses basic authentication"},
         {"    token: t\n    as: someone\n", "user \"u1\" sets as (impersonation)"},
         {"    token: t\n    as-groups: [a]\n", "user \"u1\" sets as-groups (impersonation)"},
-        {"    client-certificate: client.crt\n", "user \"u1\" has a client certificate but no "
-                                                 "client-key"},
+        {"    client-certificate: client.crt\n",
+         "user \"u1\" has a client certificate but no "
+         "client-key"},
         {"    client-key-data: " + encode_base64("k") + "\n",
          "user \"u1\" has a client key but no client-certificate"},
         {"    client-certificate-data: '***'\n    client-key: client.key\n",
@@ -286,19 +289,19 @@ TEST_F(kubeconfig_test, in_cluster_errors_name_the_fix) {
             load();
             ADD_FAILURE() << "expected a config_error";
         } catch (const config_error& error) {
-            EXPECT_NE(std::string{error.what()}.find(expected), std::string::npos)
-                << error.what();
+            EXPECT_NE(std::string{error.what()}.find(expected), std::string::npos) << error.what();
         }
     };
     expect_error(
-        [&] { (void)load_in_cluster_config(environment({{"KUBERNETES_SERVICE_HOST", "h"}}), folder_); },
+        [&] {
+            (void)load_in_cluster_config(environment({{"KUBERNETES_SERVICE_HOST", "h"}}), folder_);
+        },
         "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must both be set");
     expect_error(
         [&] {
-            (void)load_in_cluster_config(
-                environment({{"KUBERNETES_SERVICE_HOST", "bad host"},
-                             {"KUBERNETES_SERVICE_PORT", "443"}}),
-                folder_);
+            (void)load_in_cluster_config(environment({{"KUBERNETES_SERVICE_HOST", "bad host"},
+                                                      {"KUBERNETES_SERVICE_PORT", "443"}}),
+                                         folder_);
         },
         "do not form a valid URL");
 

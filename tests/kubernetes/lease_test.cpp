@@ -35,15 +35,15 @@ TEST(lease, decodes_and_encodes_spec) {
     EXPECT_EQ(record.renew_time, "2026-12-04T19:00:10.000000Z");
     EXPECT_EQ(record.lease_transitions, 2);
 
-    const auto encoded = encode_lease("podsession-system", "podsession-controller-default", "9",
-                                      record);
+    const auto encoded =
+        encode_lease("podsession-system", "podsession-controller-default", "9", record);
     EXPECT_EQ(encoded.at("apiVersion"), "coordination.k8s.io/v1");
     EXPECT_EQ(encoded.at("kind"), "Lease");
     EXPECT_EQ(encoded.at("metadata").at("resourceVersion"), "9");
     EXPECT_EQ(encoded.at("metadata").at("namespace"), "podsession-system");
     EXPECT_EQ(decode_lease(encoded), record);
-    EXPECT_FALSE(encode_lease("ns", "n", "", record).at("metadata").as_object().contains(
-        "resourceVersion"));
+    EXPECT_FALSE(
+        encode_lease("ns", "n", "", record).at("metadata").as_object().contains("resourceVersion"));
     EXPECT_EQ(decode_lease(boost::json::parse("{}")), lease_record{});
 }
 
@@ -61,18 +61,16 @@ TEST(lease, held_by_other_until_duration_after_observed_change) {
     struct row {
         std::string identity;
         milliseconds since_observed;
-        bool held;
+        bool blocked;
     };
     const row rows[] = {
-        {"ctl-b", milliseconds{0}, true},
-        {"ctl-b", milliseconds{14'999}, true},
-        {"ctl-b", milliseconds{15'000}, false},
-        {"ctl-b", milliseconds{60'000}, false},
+        {"ctl-b", milliseconds{0}, true},       {"ctl-b", milliseconds{14'999}, true},
+        {"ctl-b", milliseconds{15'000}, false}, {"ctl-b", milliseconds{60'000}, false},
         {"ctl-a", milliseconds{0}, false},
     };
-    for (const auto& [identity, since, held] : rows) {
+    for (const auto& [identity, since, blocked] : rows) {
         SCOPED_TRACE(identity + " after " + std::to_string(since.count()) + " ms");
-        EXPECT_EQ(held_by_other(record, identity, observed, observed + since), held);
+        EXPECT_EQ(held_by_other(record, identity, observed, observed + since), blocked);
     }
     record.holder_identity.clear();
     EXPECT_FALSE(held_by_other(record, "ctl-b", observed, observed));
@@ -112,7 +110,7 @@ TEST(lease, release_empties_holder_and_shortens_duration) {
 
 TEST(backoff, grows_with_jitter_up_to_max) {
     backoff delays{milliseconds{100}, milliseconds{1000}, 7};
-    const milliseconds ceilings[] = {milliseconds{100}, milliseconds{200}, milliseconds{400},
+    const milliseconds ceilings[] = {milliseconds{100}, milliseconds{200},  milliseconds{400},
                                      milliseconds{800}, milliseconds{1000}, milliseconds{1000}};
     for (const auto ceiling : ceilings) {
         SCOPED_TRACE(ceiling.count());

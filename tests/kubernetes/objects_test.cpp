@@ -61,7 +61,7 @@ TEST(objects, list_items_need_no_kind) {
     EXPECT_TRUE(session.errors.empty());
 }
 
-TEST(objects, unknown_gpu_alias_is_an_error_that_says_what_to_fix) {
+TEST(objects, unknown_gpu_alias_names_the_fix) {
     const auto session = to_declared_session(api_object(
         R"({"image":"ghcr.io/example/app:1","gpu":{"types":["h900"]}})", "",
         R"({"phase":"Running","podId":"p1","podName":"psn-default-apps-user-42-0b5a7c1e"})"));
@@ -116,8 +116,9 @@ TEST(objects, finalizers_patch_is_guarded) {
     EXPECT_EQ(make_finalizers_patch("u-1", "17", {"other", "podsession.io/pod-cleanup"}),
               json::parse(R"({"metadata":{"uid":"u-1","resourceVersion":"17",)"
                           R"("finalizers":["other","podsession.io/pod-cleanup"]}})"));
-    EXPECT_EQ(make_finalizers_patch("u-1", "18", {}),
-              json::parse(R"({"metadata":{"uid":"u-1","resourceVersion":"18","finalizers":null}})"));
+    EXPECT_EQ(
+        make_finalizers_patch("u-1", "18", {}),
+        json::parse(R"({"metadata":{"uid":"u-1","resourceVersion":"18","finalizers":null}})"));
 }
 
 TEST(objects, reads_object_metadata) {
@@ -186,7 +187,8 @@ TEST(objects, event_names_session_and_cuts_long_messages) {
 
     EXPECT_EQ(encoded.at("apiVersion"), "v1");
     EXPECT_EQ(encoded.at("kind"), "Event");
-    EXPECT_EQ(encoded.at("metadata"), json::parse(R"({"name":"user-42.18a2b","namespace":"apps"})"));
+    EXPECT_EQ(encoded.at("metadata"),
+              json::parse(R"({"name":"user-42.18a2b","namespace":"apps"})"));
     EXPECT_EQ(encoded.at("involvedObject"),
               json::parse(R"({"apiVersion":"podsession.io/v1alpha1","kind":"PodSession",)"
                           R"("namespace":"apps","name":"user-42","uid":"u-1",)"
@@ -217,7 +219,8 @@ TEST(objects, paths_and_query_values) {
     EXPECT_EQ(podsessions_path("apps"), "/apis/podsession.io/v1alpha1/namespaces/apps/podsessions");
     EXPECT_EQ(podsession_path("apps", "s1", "status"),
               "/apis/podsession.io/v1alpha1/namespaces/apps/podsessions/s1/status");
-    EXPECT_EQ(secret_path("apps", "s1-podsession"), "/api/v1/namespaces/apps/secrets/s1-podsession");
+    EXPECT_EQ(secret_path("apps", "s1-podsession"),
+              "/api/v1/namespaces/apps/secrets/s1-podsession");
     EXPECT_EQ(event_path("apps"), "/api/v1/namespaces/apps/events");
     EXPECT_EQ(token_secret_name("s1"), "s1-podsession");
     EXPECT_EQ(encode_query_value("eyJ2Ijoi+/=&x"), "eyJ2Ijoi%2B%2F%3D%26x");

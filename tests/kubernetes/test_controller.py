@@ -113,9 +113,9 @@ class ControllerKubectlBase:
         self.assertIsNotNone(idle_expired_at, "the untouched session never expired")
         self.assertGreater(time.monotonic() - ready_at, 3 * ttl)
 
-        kept = self.env.session("touched")
-        self.assertEqual(kept["status"]["phase"], "Running", kept["status"])
-        self.assertEqual(kept["metadata"]["generation"], generation)
+        touched_session = self.env.session("touched")
+        self.assertEqual(touched_session["status"]["phase"], "Running", touched_session["status"])
+        self.assertEqual(touched_session["metadata"]["generation"], generation)
         self.assertEqual(len(self.env.simulator.live_pods_of("touched")), 1)
         self.env.wait_for_expiry("idle")
 

@@ -57,8 +57,8 @@ class RestartMidCreateTest(FaultTestBase):
                    timeout=10, message="the status write in flight to fail")
         self.assertEqual(self.server.request("DELETE", "/_fake/faults").status, 200)
 
-        # The stored status asks for a create but names no pod: the restart is
-        # in the middle of the create.
+        # The stored status records a create request but names no pod, so the
+        # restart is in the middle of the create.
         status = self.env.session("s1")["status"]
         self.assertIn("createRequestedAt", status)
         self.assertNotIn("podId", status)
@@ -121,7 +121,7 @@ class GoneTest(FaultTestBase):
 
 
 class StatusConflictTest(FaultTestBase):
-    def test_409_on_status_write_is_retried_after_reading_again(self):
+    def test_status_conflict_rereads_and_retries(self):
         status_path = podsessions(name="s1", subresource="status")
         self.server.faults(failWrites={"path": status_path, "method": "PATCH", "code": 409,
                                        "count": 2})

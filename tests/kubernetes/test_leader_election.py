@@ -1,7 +1,7 @@
 """Two controller replicas with --leader-elect: one acts, the other takes over when it dies.
 
-The Lease timing is scaled down (3 s / 2 s / 500 ms, see controller_harness.py)
-so that a handover takes seconds; the rules are client-go's at any scale.
+The Lease timing is scaled down to 3 s / 2 s / 500 ms (see controller_harness.py),
+so a handover takes seconds. The rules are client-go's at any scale.
 """
 
 import datetime

@@ -15,8 +15,9 @@ TEST(watch_event, decodes_object_events) {
     };
     for (const auto& [name, type] : cases) {
         SCOPED_TRACE(name);
-        const auto line = std::string{R"({"type":")"} + std::string{name} +
-                          R"(","object":{"kind":"PodSession","metadata":{"name":"s1","resourceVersion":"42"}}})";
+        const auto line =
+            std::string{R"({"type":")"} + std::string{name} +
+            R"(","object":{"kind":"PodSession","metadata":{"name":"s1","resourceVersion":"42"}}})";
         const auto event = decode_watch_event(line);
         ASSERT_TRUE(event.has_value()) << event.error();
         EXPECT_EQ(event->type, type);
@@ -80,10 +81,10 @@ TEST(watch_event, rejects_malformed_lines) {
 
 TEST(api_error, classifies_statuses) {
     const std::pair<unsigned, errc> cases[] = {
-        {400, errc::bad_request},  {401, errc::unauthorized}, {403, errc::forbidden},
-        {404, errc::not_found},    {409, errc::conflict},     {410, errc::gone},
-        {422, errc::invalid},      {429, errc::rate_limited}, {500, errc::unavailable},
-        {503, errc::unavailable},  {504, errc::unavailable},  {418, errc::unexpected_status},
+        {400, errc::bad_request}, {401, errc::unauthorized}, {403, errc::forbidden},
+        {404, errc::not_found},   {409, errc::conflict},     {410, errc::gone},
+        {422, errc::invalid},     {429, errc::rate_limited}, {500, errc::unavailable},
+        {503, errc::unavailable}, {504, errc::unavailable},  {418, errc::unexpected_status},
     };
     for (const auto& [status, code] : cases) {
         SCOPED_TRACE(status);
