@@ -68,6 +68,10 @@ void read_kubernetes_options(const po::variables_map& values, run_options& setti
         settings.kubeconfig = values["kubeconfig"].as<std::string>();
     }
     if (values.count("context")) {
+        if (!values.count("kubeconfig")) {
+            throw std::invalid_argument(
+                "--context needs --kubeconfig: it names a kubeconfig context");
+        }
         settings.kube_context = values["context"].as<std::string>();
     }
     if (values.count("namespace")) {

@@ -1,5 +1,5 @@
 """The controller in Kubernetes mode under API faults: a restart in the middle of a create,
-a dropped watch, a 410 Gone and a 409 Conflict on a status write.
+a dropped watch, a 410 Gone, and a 409 Conflict, 429 or 503 on a status write.
 
 Each case ends with the same two checks: the simulator saw exactly one pod per
 session (no duplicate), and a session with a short idle TTL still expires and
@@ -137,6 +137,21 @@ class StatusConflictTest(FaultTestBase):
                                      ("PATCH", 200)])
         self.assertEqual(self.env.session("s1")["metadata"]["uid"], created["metadata"]["uid"])
         self.env.wait_for_expiry("s1")
+        self.env.assert_one_pod_ever("s1")
+
+
+    def test_status_write_retries_429_and_503(self):
+        status_path = podsessions(name="s1", subresource="status")
+        self.server.faults(failWrites={"path": status_path, "method": "PATCH", "code": 429,
+                                       "count": 1})
+        self.server.faults(failWrites={"path": status_path, "method": "PATCH", "code": 503,
+                                       "count": 1})
+        self.env.start_controller()
+        self.create("s1")
+        self.env.wait_for_phase("s1", "Running")
+        codes = [e["code"] for e in self.api_requests()
+                 if e["path"] == status_path and e["method"] == "PATCH"]
+        self.assertEqual(codes[:3], [429, 503, 200])
         self.env.assert_one_pod_ever("s1")
 
 

@@ -100,5 +100,37 @@ class LeaderElectionTest(unittest.TestCase):
         self.env.assert_one_pod_ever("s2")
 
 
+    def test_leader_stops_acting_when_renewals_fail(self):
+        leader_name = wait_until(lambda: self.holder() in self.replicas and self.holder(),
+                                 timeout=15, message="a replica to take the Lease")
+        leader = self.replicas[leader_name]
+        # Every Lease write fails from now on: the leader cannot renew and
+        # nobody can take over.
+        self.server.faults(failWrites={"path": LEASE_PATH, "method": "PUT", "code": 503,
+                                       "count": 100000})
+        self.assertTrue(leader.wait_for_log("lost the leader-election lease"))
+        self.assertIn("no renewal within the renew deadline", leader.output())
+        self.assertTrue(leader.wait_for_log("executor of the leadership term stopped"))
+        for replica in self.replicas.values():
+            self.assertEqual(replica.metric("podsession_leader"), 0)
+
+        # A session created now gets nothing while nobody leads, through
+        # several retry periods of both replicas.
+        seq = self.server.requests()[-1]["seq"]
+        self.create("s1")
+        wait_until(lambda: len([e for e in self.server.requests(since=seq)
+                                if e["path"] == LEASE_PATH and e["method"] == "PUT"]) >= 6,
+                   timeout=20, message="six failed Lease writes")
+        self.assertNotIn("status", self.env.session("s1"))
+        self.assertEqual(self.env.simulator.pods_of("s1"), [])
+        for name in self.replicas:
+            self.assertEqual([e for e in self.writes_by(name) if e["seq"] > seq], [])
+
+        # Once the Lease can be written again, a leader acts on it.
+        self.assertEqual(self.server.request("DELETE", "/_fake/faults").status, 200)
+        self.env.wait_for_phase("s1", "Running")
+        self.env.assert_one_pod_ever("s1")
+
+
 if __name__ == "__main__":
     unittest.main()
