@@ -67,7 +67,7 @@ class event_recorder_test : public ::testing::Test {
         while (requests_.size() < count && std::chrono::steady_clock::now() < deadline) {
             io_.run_one_for(std::chrono::milliseconds{50});
         }
-        // Let the recorder see the last answer.
+        // Let the recorder handle the last response.
         for (int i = 0; i < 20; ++i) {
             io_.poll();
         }

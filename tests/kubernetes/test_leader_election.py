@@ -104,8 +104,8 @@ class LeaderElectionTest(unittest.TestCase):
         leader_name = wait_until(lambda: self.holder() in self.replicas and self.holder(),
                                  timeout=15, message="a replica to take the Lease")
         leader = self.replicas[leader_name]
-        # Every Lease write fails from now on: the leader cannot renew and
-        # nobody can take over.
+        # Every Lease write fails from now on, so the leader cannot renew and
+        # no replica can take over.
         self.server.faults(failWrites={"path": LEASE_PATH, "method": "PUT", "code": 503,
                                        "count": 100000})
         self.assertTrue(leader.wait_for_log("lost the leader-election lease"))
@@ -114,7 +114,7 @@ class LeaderElectionTest(unittest.TestCase):
         for replica in self.replicas.values():
             self.assertEqual(replica.metric("podsession_leader"), 0)
 
-        # A session created now gets nothing while nobody leads, through
+        # A session created now gets nothing while no replica leads, through
         # several retry periods of both replicas.
         seq = self.server.requests()[-1]["seq"]
         self.create("s1")
