@@ -2,6 +2,8 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -15,6 +17,7 @@
 #include "controller/files.hpp"
 #include "controller/http_endpoints.hpp"
 #include "controller/instrumentation.hpp"
+#include "controller/kubernetes/cluster_controller.hpp"
 #include "controller/log.hpp"
 #include "controller/metrics.hpp"
 #include "providers/runpod/client.hpp"
@@ -67,18 +70,63 @@ auto report_failure(std::string_view task) {
     };
 }
 
+const char* lookup_environment(const char* name) {
+    return std::getenv(name);
+}
+
+// The Kubernetes mode's settings: the kubeconfig, or the in-cluster config
+// when there is neither a kubeconfig nor a sessions dir.
+kubernetes::cluster_settings make_cluster_settings(const run_options& options) {
+    kubernetes::cluster_settings cluster;
+    if (!options.kubeconfig.empty()) {
+        cluster.connection = kubernetes::load_kubeconfig(options.kubeconfig, options.kube_context);
+    } else if (kubernetes::in_cluster(lookup_environment)) {
+        cluster.connection = kubernetes::load_in_cluster_config(lookup_environment);
+    } else {
+        throw std::runtime_error(
+            "no source of sessions: pass --sessions-dir DIR (directory mode) or --kubeconfig FILE, "
+            "or run in a pod (KUBERNETES_SERVICE_HOST set)");
+    }
+    cluster.watch_namespace = options.namespace_name;
+    cluster.identity = kubernetes::default_identity(lookup_environment);
+    cluster.leader_elect = options.leader_elect;
+    cluster.lease_namespace = options.leader_election_namespace;
+    if (cluster.lease_namespace.empty()) {
+        const char* pod_namespace = std::getenv("POD_NAMESPACE");
+        cluster.lease_namespace =
+            pod_namespace != nullptr && *pod_namespace != '\0' ? pod_namespace : "default";
+    }
+    cluster.lease_name = "podsession-controller-" + options.controller_id;
+    cluster.lease_duration = options.lease_duration;
+    cluster.renew_deadline = options.renew_deadline;
+    cluster.retry_period = options.retry_period;
+    return cluster;
+}
+
 }  // namespace
 
 int run_controller(const run_options& options) {
-    if (options.sessions_dir.empty()) {
-        throw std::runtime_error(
-            "no source of sessions: pass --sessions-dir DIR (directory mode) or --kubeconfig FILE");
-    }
-    std::error_code exists_error;
-    if (!std::filesystem::is_directory(options.sessions_dir, exists_error)) {
-        throw std::runtime_error(
-            "--sessions-dir " + options.sessions_dir.string() +
-            " is not a directory; create it or point at the folder of PodSession files");
+    const bool kubernetes_mode = options.sessions_dir.empty();
+    std::optional<kubernetes::cluster_settings> cluster;
+    if (kubernetes_mode) {
+        cluster = make_cluster_settings(options);
+    } else {
+        if (!options.kubeconfig.empty()) {
+            throw std::runtime_error(
+                "--sessions-dir and --kubeconfig exclude each other: sessions come from a "
+                "directory or from the Kubernetes API");
+        }
+        if (options.leader_elect) {
+            throw std::runtime_error(
+                "--leader-elect needs the Kubernetes API for its Lease; it does not work with "
+                "--sessions-dir");
+        }
+        std::error_code exists_error;
+        if (!std::filesystem::is_directory(options.sessions_dir, exists_error)) {
+            throw std::runtime_error(
+                "--sessions-dir " + options.sessions_dir.string() +
+                " is not a directory; create it or point at the folder of PodSession files");
+        }
     }
 
     asio::io_context io{1};
@@ -110,9 +158,6 @@ int run_controller(const run_options& options) {
     const auto runpod = providers::runpod::make_provider(io.get_executor(), client);
     instrumented_provider provider{*runpod, registry};
 
-    directory_store store{io.get_executor(),
-                          {options.sessions_dir, options.rescan_interval, {}, {}}};
-
     executor_options settings;
     settings.planner.controller_id = options.controller_id;
     settings.planner.default_idle_ttl =
@@ -130,22 +175,48 @@ int run_controller(const run_options& options) {
 
     system_clock clock;
     metrics_observer observer{registry, options.controller_id};
-    executor controller{io.get_executor(), provider, store, clock, settings, &observer};
+
+    // The source and the executor: a directory, or the Kubernetes API.
+    std::optional<directory_store> store;
+    std::optional<executor> controller;
+    std::optional<kubernetes::cluster_controller> cluster_mode;
+    std::function<bool()> ready;
+    std::function<void()> stop;
+    std::optional<asio::awaitable<void>> main_task;
+    if (kubernetes_mode) {
+        cluster_mode.emplace(io.get_executor(), std::move(*cluster), provider, clock, settings,
+                             &observer, registry);
+        ready = [&] { return cluster_mode->ready(); };
+        stop = [&] { cluster_mode->stop(); };
+        main_task.emplace(cluster_mode->run());
+    } else {
+        store.emplace(
+            io.get_executor(),
+            directory_store::options{options.sessions_dir, options.rescan_interval, {}, {}});
+        controller.emplace(io.get_executor(), provider, *store, clock, settings, &observer);
+        ready = [&] { return controller->ready(); };
+        stop = [&] {
+            controller->stop();
+            store->stop();
+        };
+        asio::co_spawn(io, store->run(*controller), report_failure("session store"));
+        main_task.emplace(controller->run());
+    }
 
     const auto listen_endpoint = net::parse_listen_endpoint(options.listen);
     if (!listen_endpoint) {
         throw std::runtime_error("--listen " + options.listen +
                                  " is not ADDR:PORT, [ADDR]:PORT or :PORT");
     }
-    net::server endpoints{io.get_executor(),
-                          make_endpoints(registry, [&] { return controller.ready(); })};
+    net::server endpoints{io.get_executor(), make_endpoints(registry, [&] { return ready(); })};
     const auto bound = endpoints.listen(*listen_endpoint);
     if (!bound) {
         throw std::runtime_error("cannot listen on " + options.listen + ": " +
                                  bound.error().message());
     }
     spdlog::info("serving metrics and health address={} sessions_dir={} controller_id={}",
-                 net::format_endpoint(*bound), log::quote(options.sessions_dir.string()),
+                 net::format_endpoint(*bound),
+                 kubernetes_mode ? "none" : log::quote(options.sessions_dir.string()),
                  options.controller_id);
 
     asio::signal_set signals{io, SIGINT, SIGTERM};
@@ -155,17 +226,15 @@ int run_controller(const run_options& options) {
         }
         spdlog::info("stopping on signal; pods keep running for the next start to adopt signal={}",
                      signal);
-        controller.stop();
-        store.stop();
+        stop();
         endpoints.stop();
         if (simulator) {
             simulator->server->stop();
         }
     });
 
-    asio::co_spawn(io, store.run(controller), report_failure("session store"));
-    asio::co_spawn(io, controller.run(),
-                   [&, report = report_failure("executor")](std::exception_ptr failure) {
+    asio::co_spawn(io, std::move(*main_task),
+                   [&, report = report_failure("controller")](std::exception_ptr failure) {
                        report(failure);
                        // Idle pooled connections and their timers would keep the loop alive.
                        io.stop();

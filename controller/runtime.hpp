@@ -12,12 +12,20 @@ enum class provider_kind { runpod, simulated };
 // Everything `podsession run` is told on its command line.
 struct run_options {
     std::filesystem::path sessions_dir;
+    // Kubernetes mode: a kubeconfig and its context (the current one when
+    // empty). Without a kubeconfig and a sessions dir, the in-cluster config.
     std::filesystem::path kubeconfig;
+    std::string kube_context;
     provider_kind provider = provider_kind::simulated;
     std::string controller_id = "default";
     std::string namespace_name;
     std::string listen = ":8080";
     bool leader_elect = false;
+    // The Lease's namespace; empty means POD_NAMESPACE, else `default`.
+    std::string leader_election_namespace;
+    std::chrono::milliseconds lease_duration{std::chrono::seconds{15}};
+    std::chrono::milliseconds renew_deadline{std::chrono::seconds{10}};
+    std::chrono::milliseconds retry_period{std::chrono::seconds{2}};
     bool dry_run = false;
     std::chrono::milliseconds default_idle_ttl{std::chrono::minutes{15}};
     std::chrono::milliseconds orphan_grace{std::chrono::minutes{10}};

@@ -30,9 +30,13 @@ struct tls_options {
     // Trusted CA certificates (PEM). Without either, the system's CA store.
     std::optional<std::filesystem::path> ca_file;
     std::string ca_pem;
-    // A client certificate chain and its private key (PEM), for mutual TLS.
+    // A client certificate chain and its private key (PEM), for mutual TLS,
+    // as files or in memory (a kubeconfig's `client-certificate-data`). The
+    // key in memory is a secret: never log it.
     std::optional<std::filesystem::path> certificate_file;
     std::optional<std::filesystem::path> private_key_file;
+    std::string certificate_pem;
+    std::string private_key_pem;
 };
 
 struct client_options {

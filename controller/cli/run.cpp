@@ -26,17 +26,90 @@ std::chrono::milliseconds duration_option(const po::variables_map& values, const
     return *parsed;
 }
 
+// Reads a namespace option, which must be a DNS label as namespaces are.
+std::string namespace_option(const po::variables_map& values, const char* name) {
+    const auto text = values[name].as<std::string>();
+    if (!crd::is_dns1123_label(text)) {
+        throw std::invalid_argument(std::string{"--"} + name + " " + text +
+                                    " is not a valid namespace name (lowercase DNS label)");
+    }
+    return text;
+}
+
+// Reads the Lease timing. The rules are client-go's: a leader must give up
+// before a follower may take over, and must get more than one jittered retry
+// within its deadline.
+void read_lease_timing(const po::variables_map& values, run_options& settings) {
+    settings.lease_duration = duration_option(values, "leader-election-lease-duration");
+    settings.renew_deadline = duration_option(values, "leader-election-renew-deadline");
+    settings.retry_period = duration_option(values, "leader-election-retry-period");
+
+    if (settings.retry_period < std::chrono::milliseconds{100}) {
+        throw std::invalid_argument("--leader-election-retry-period must be at least 100ms");
+    }
+    if (settings.lease_duration <= settings.renew_deadline) {
+        throw std::invalid_argument(
+            "--leader-election-lease-duration must be longer than "
+            "--leader-election-renew-deadline");
+    }
+    if (settings.renew_deadline.count() * 5 <= settings.retry_period.count() * 6) {
+        throw std::invalid_argument(
+            "--leader-election-renew-deadline must be longer than 1.2 times "
+            "--leader-election-retry-period");
+    }
+    if (settings.lease_duration % std::chrono::seconds{1} != std::chrono::milliseconds{0}) {
+        throw std::invalid_argument(
+            "--leader-election-lease-duration must be whole seconds: the Lease stores seconds");
+    }
+}
+
+void read_kubernetes_options(const po::variables_map& values, run_options& settings) {
+    if (values.count("kubeconfig")) {
+        settings.kubeconfig = values["kubeconfig"].as<std::string>();
+    }
+    if (values.count("context")) {
+        if (!values.count("kubeconfig")) {
+            throw std::invalid_argument(
+                "--context needs --kubeconfig: it names a kubeconfig context");
+        }
+        settings.kube_context = values["context"].as<std::string>();
+    }
+    if (values.count("namespace")) {
+        settings.namespace_name = namespace_option(values, "namespace");
+    }
+
+    settings.leader_elect = values.count("leader-elect") > 0;
+    if (values.count("leader-election-namespace")) {
+        settings.leader_election_namespace = namespace_option(values, "leader-election-namespace");
+    }
+    read_lease_timing(values, settings);
+}
+
 }  // namespace
 
 int run_run(std::span<char* const> args) {
     po::options_description options{
-        "usage: podsession run --sessions-dir DIR [options]\n\n"
+        "usage: podsession run (--sessions-dir DIR | --kubeconfig FILE | in a pod) [options]\n\n"
         "Runs the controller: keeps one RunPod pod per live PodSession, publishes its URL\n"
-        "and token, and terminates it when the session expires or is deleted"};
+        "and token, and terminates it when the session expires or is deleted. Without\n"
+        "--sessions-dir and --kubeconfig, it uses the pod's service account (in cluster)"};
     // clang-format off
     options.add_options()
         ("help,h", "print this help")
         ("sessions-dir", po::value<std::string>(), "directory mode: read PodSession YAML files from DIR")
+        ("kubeconfig", po::value<std::string>(), "Kubernetes mode: the kubeconfig FILE to reach the API server")
+        ("context", po::value<std::string>(), "the kubeconfig context to use (default: its current-context)")
+        ("namespace", po::value<std::string>(), "Kubernetes mode: watch PodSessions in this namespace only (default: all)")
+        ("leader-elect", "act only while holding the Lease podsession-controller-<controller-id>, so "
+            "that one of several replicas acts")
+        ("leader-election-namespace", po::value<std::string>(),
+            "namespace of the Lease (default: $POD_NAMESPACE, else default)")
+        ("leader-election-lease-duration", po::value<std::string>()->default_value("15s"),
+            "how long followers wait after the leader's last renewal before taking over")
+        ("leader-election-renew-deadline", po::value<std::string>()->default_value("10s"),
+            "how long the leader keeps acting without a successful renewal")
+        ("leader-election-retry-period", po::value<std::string>()->default_value("2s"),
+            "how often the Lease is renewed or tried")
         ("provider", po::value<std::string>()->default_value("simulated"),
             "runpod, or simulated for a RunPod simulator inside the process")
         ("controller-id", po::value<std::string>()->default_value("default"),
@@ -83,6 +156,7 @@ int run_run(std::span<char* const> args) {
         if (values.count("sessions-dir")) {
             settings.sessions_dir = values["sessions-dir"].as<std::string>();
         }
+        read_kubernetes_options(values, settings);
         const auto provider = values["provider"].as<std::string>();
         if (provider == "runpod") {
             settings.provider = provider_kind::runpod;

@@ -2,10 +2,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/program_options.hpp>
 
 #include "controller/cli/commands.hpp"
 #include "controller/files.hpp"
+#include "controller/kubernetes/api_client.hpp"
+#include "controller/kubernetes/objects.hpp"
 #include "controller/session_files.hpp"
 #include "controller/touch_file.hpp"
 #include "crd/validate.hpp"
@@ -39,18 +43,83 @@ std::optional<fs::path> find_session_file(const fs::path& directory, const std::
     return std::nullopt;
 }
 
+// Sets the annotation with a merge patch, the same write as
+// `kubectl annotate --overwrite`.
+int touch_in_cluster(const fs::path& kubeconfig, const std::string& context,
+                     std::optional<std::string> namespace_name, const std::string& name,
+                     crd::timestamp when) {
+    namespace asio = boost::asio;
+    namespace kube = kubernetes;
+    kube::connection_config config;
+    try {
+        config = kube::load_kubeconfig(kubeconfig, context);
+    } catch (const kube::config_error& error) {
+        std::cerr << "podsession touch: " << error.what() << "\n";
+        return exit_failure;
+    }
+    const auto ns = namespace_name.value_or(config.namespace_name);
+    const std::string key = ns + "/" + name;
+
+    asio::io_context io{1};
+    kube::api_client::options settings;
+    settings.request_timeout = std::chrono::seconds{15};
+    settings.user_agent = "podsession-touch/" PODSESSION_VERSION;
+    std::optional<kube::api_result<boost::json::value>> outcome;
+    try {
+        kube::api_client client{io.get_executor(), config, settings};
+        const boost::json::value patch{
+            {"metadata", {{"annotations", {{crd::touch_annotation, crd::format_rfc3339(when)}}}}}};
+        asio::co_spawn(
+            io,
+            client.send({net::http::verb::patch,
+                         kube::podsession_path(ns, name) +
+                             "?fieldManager=" + std::string{kube::field_manager},
+                         patch, kube::merge_patch_type}),
+            [&](std::exception_ptr failure, kube::api_result<boost::json::value> result) {
+                if (!failure) {
+                    outcome = std::move(result);
+                }
+            });
+        io.run();
+    } catch (const std::exception& error) {
+        std::cerr << "podsession touch: " << error.what() << "\n";
+        return exit_failure;
+    }
+    if (!outcome) {
+        std::cerr << "podsession touch: the request to the Kubernetes API did not finish\n";
+        return exit_failure;
+    }
+    if (!*outcome) {
+        const auto& error = outcome->error();
+        if (error.is(kube::errc::not_found)) {
+            std::cerr << "podsession touch: PodSession " << key
+                      << " not found; check the name and -n NAMESPACE\n";
+        } else {
+            std::cerr << "podsession touch: patching PodSession " << key << " failed ("
+                      << config.source << "): " << error.describe() << "\n";
+        }
+        return exit_failure;
+    }
+    std::cout << "touched PodSession " << key << " at " << crd::format_rfc3339(when) << "\n";
+    return exit_ok;
+}
+
 }  // namespace
 
 int run_touch(std::span<char* const> args) {
     po::options_description options{
-        "usage: podsession touch NAME [-n NAMESPACE] --sessions-dir DIR [--time RFC3339]\n\n"
-        "Marks a session as in use by setting its podsession.io/last-touched annotation,\n"
-        "in the file that declares it"};
+        "usage: podsession touch NAME [-n NAMESPACE] (--sessions-dir DIR | --kubeconfig FILE)\n"
+        "                        [--time RFC3339]\n\n"
+        "Marks a session as in use by setting its podsession.io/last-touched annotation:\n"
+        "in the file that declares it, or on the PodSession with a merge patch"};
     // clang-format off
     options.add_options()
         ("help,h", "print this help")
-        ("namespace,n", po::value<std::string>()->default_value("default"), "namespace of the session")
+        ("namespace,n", po::value<std::string>(),
+            "namespace of the session (default: the kubeconfig context's, else default)")
         ("sessions-dir", po::value<std::string>(), "the directory the controller reads")
+        ("kubeconfig", po::value<std::string>(), "the kubeconfig FILE of the cluster that holds the PodSession")
+        ("context", po::value<std::string>(), "the kubeconfig context (default: its current-context)")
         ("time", po::value<std::string>(), "the touch time, RFC 3339 (default: now)");
     // clang-format on
     po::options_description hidden;
@@ -75,15 +144,17 @@ int run_touch(std::span<char* const> args) {
         std::cout << options << "\n";
         return exit_ok;
     }
-    if (!values.count("name") || !values.count("sessions-dir")) {
-        std::cerr << "podsession touch: name the session and pass --sessions-dir DIR\n"
+    if (!values.count("name") || values.count("sessions-dir") == values.count("kubeconfig")) {
+        std::cerr << "podsession touch: name the session and pass --sessions-dir DIR or "
+                     "--kubeconfig FILE\n"
                   << options << "\n";
         return exit_usage;
     }
     const auto name = values["name"].as<std::string>();
-    const auto namespace_name = values["namespace"].as<std::string>();
-    const fs::path directory{values["sessions-dir"].as<std::string>()};
-    const std::string key = namespace_name + "/" + name;
+    std::optional<std::string> given_namespace;
+    if (values.count("namespace")) {
+        given_namespace = values["namespace"].as<std::string>();
+    }
 
     auto when = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     if (values.count("time")) {
@@ -95,6 +166,15 @@ int run_touch(std::span<char* const> args) {
         }
         when = *parsed;
     }
+
+    if (values.count("kubeconfig")) {
+        return touch_in_cluster(values["kubeconfig"].as<std::string>(),
+                                values.count("context") ? values["context"].as<std::string>() : "",
+                                given_namespace, name, when);
+    }
+    const auto namespace_name = given_namespace.value_or("default");
+    const fs::path directory{values["sessions-dir"].as<std::string>()};
+    const std::string key = namespace_name + "/" + name;
 
     std::error_code error;
     if (!fs::is_directory(directory, error)) {

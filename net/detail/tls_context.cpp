@@ -63,6 +63,17 @@ std::shared_ptr<ssl::context> make_tls_context(const tls_options& options) {
             context->use_private_key_file(file, ssl::context::pem, error);
         });
     }
+    if (!options.certificate_pem.empty()) {
+        load_or_throw("client certificate", "inline PEM", [&](auto& error) {
+            context->use_certificate_chain(boost::asio::buffer(options.certificate_pem), error);
+        });
+    }
+    if (!options.private_key_pem.empty()) {
+        load_or_throw("client private key", "inline PEM", [&](auto& error) {
+            context->use_private_key(boost::asio::buffer(options.private_key_pem),
+                                     ssl::context::pem, error);
+        });
+    }
     return context;
 }
 

@@ -159,11 +159,10 @@ class ChartRenderDefault(unittest.TestCase):
                     granted.setdefault((group, resource), set()).update(rule["verbs"])
         self.assertEqual(granted, {
             ("podsession.io", "podsessions"): {"get", "list", "watch", "patch"},
-            ("podsession.io", "podsessions/status"): {"get", "patch"},
+            ("podsession.io", "podsessions/status"): {"patch"},
             ("podsession.io", "podsessions/finalizers"): {"update"},
-            ("", "secrets"): {"get", "create", "patch"},
+            ("", "secrets"): {"get", "create", "delete"},
             ("", "events"): {"create", "patch"},
-            ("events.k8s.io", "events"): {"create", "patch"},
         })
 
     def test_leases_only_in_release_namespace(self):
@@ -171,7 +170,7 @@ class ChartRenderDefault(unittest.TestCase):
         self.assertEqual(role["metadata"]["namespace"], NAMESPACE)
         self.assertEqual(role["rules"], [{"apiGroups": ["coordination.k8s.io"],
                                           "resources": ["leases"],
-                                          "verbs": ["get", "create", "update", "patch"]}])
+                                          "verbs": ["get", "create", "update"]}])
         binding = find(self.objects, "RoleBinding")
         self.assertEqual(binding["roleRef"]["name"], role["metadata"]["name"])
         self.assertEqual(binding["subjects"][0]["name"], FULLNAME)

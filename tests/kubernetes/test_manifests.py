@@ -103,12 +103,11 @@ class RbacTest(unittest.TestCase):
 
     def test_cluster_role_is_least_privilege(self):
         self.assertEqual(self.rules("ClusterRole"), {
-            (("podsession.io",), ("podsessions",)): ["get", "list", "patch", "update", "watch"],
-            (("podsession.io",), ("podsessions/status",)): ["get", "patch", "update"],
+            (("podsession.io",), ("podsessions",)): ["get", "list", "patch", "watch"],
+            (("podsession.io",), ("podsessions/status",)): ["patch"],
             (("podsession.io",), ("podsessions/finalizers",)): ["update"],
-            (("",), ("secrets",)): ["create", "delete", "get", "patch"],
+            (("",), ("secrets",)): ["create", "delete", "get"],
             (("",), ("events",)): ["create", "patch"],
-            (("events.k8s.io",), ("events",)): ["create", "patch"],
         })
 
     def test_lease_role_is_namespaced(self):

@@ -1,0 +1,159 @@
+"""The controller in Kubernetes mode under API faults: a restart in the middle of a create,
+a dropped watch, a 410 Gone, and a 409 Conflict, 429 or 503 on a status write.
+
+Each case ends with the same two checks: the simulator saw exactly one pod per
+session (no duplicate), and a session with a short idle TTL still expires and
+loses its pod (no missed expiry). The faults are the fake API server's switches
+(tests/fakes/kube_apiserver.py).
+"""
+
+import unittest
+
+from controller_harness import ControllerEnvironment, session_body
+from fakekube import FakeApiServer, podsessions, wait_until
+
+TTL_SECONDS = 3
+
+
+class FaultTestBase(unittest.TestCase):
+    def setUp(self):
+        self.server = FakeApiServer()
+        self.addCleanup(self.server.stop)
+        self.env = ControllerEnvironment(self, self.server)
+
+    def create(self, name, ttl=TTL_SECONDS):
+        response = self.server.create(podsessions(), session_body(name, idleTTLSeconds=ttl))
+        self.assertEqual(response.status, 201, response)
+        return response.json
+
+    def api_requests(self, user_agent="podsession/"):
+        return [e for e in self.server.requests() if user_agent in e["userAgent"]]
+
+    def lists(self):
+        """The controller's PodSession lists (not watches)."""
+        return [e for e in self.api_requests()
+                if e["method"] == "GET" and e["path"].endswith("/podsessions") and not e["watch"]]
+
+    def watches(self):
+        return [e for e in self.api_requests() if e["watch"]]
+
+
+class RestartMidCreateTest(FaultTestBase):
+    def test_restart_between_create_and_status_adopts_pod(self):
+        status_path = podsessions(name="s1", subresource="status")
+        # Status writes of s1 take 1.5 s, so the controller can be killed after
+        # RunPod created the pod and before the status naming it is stored.
+        self.server.faults(delayMs=1500, delayPathPrefix=status_path)
+        first = self.env.start_controller("ctl-a")
+        self.create("s1")
+
+        pod = wait_until(lambda: self.env.simulator.pods_of("s1"), timeout=20, interval=0.02,
+                         message="RunPod to create the pod")[0]
+        # The status write in flight fails when its delay ends; then the process dies.
+        self.server.faults(failWrites={"path": status_path, "method": "PATCH", "code": 500,
+                                       "count": 1})
+        first.kill()
+        wait_until(lambda: not self.server.request("GET", "/_fake/faults").json["failWrites"],
+                   timeout=10, message="the status write in flight to fail")
+        self.assertEqual(self.server.request("DELETE", "/_fake/faults").status, 200)
+
+        # The stored status records a create request but names no pod, so the
+        # restart is in the middle of the create.
+        status = self.env.session("s1")["status"]
+        self.assertIn("createRequestedAt", status)
+        self.assertNotIn("podId", status)
+
+        second = self.env.start_controller("ctl-b")
+        running = self.env.wait_for_phase("s1", "Running")
+        self.assertEqual(running["status"]["podId"], pod["id"])
+        self.env.assert_one_pod_ever("s1")
+        self.assertNotIn("created pod", second.output())
+        self.env.wait_for_expiry("s1")
+        self.env.assert_one_pod_ever("s1")
+
+
+class DroppedWatchTest(FaultTestBase):
+    def test_dropped_watch_resumes_from_last_version(self):
+        self.env.start_controller()
+        self.create("s1")
+        self.env.wait_for_phase("s1", "Running")
+        self.server.wait_for_watches("podsessions")
+        lists_before = len(self.lists())
+        watches_before = len(self.watches())
+
+        self.server.faults(dropWatches="podsessions")
+        self.create("s2")
+        self.env.wait_for_phase("s2", "Running")
+
+        # It watched again from a resourceVersion, without listing again.
+        self.assertEqual(len(self.lists()), lists_before)
+        rewatch = self.watches()[watches_before]
+        self.assertTrue(rewatch["params"].get("resourceVersion"), rewatch)
+        self.assertEqual(rewatch["params"].get("allowWatchBookmarks"), "true")
+        for name in ("s1", "s2"):
+            self.env.wait_for_expiry(name)
+            self.env.assert_one_pod_ever(name)
+
+
+class GoneTest(FaultTestBase):
+    def test_410_relists_and_misses_nothing(self):
+        controller = self.env.start_controller()
+        self.create("s1", ttl=60)
+        running = self.env.wait_for_phase("s1", "Running")
+        self.server.wait_for_watches("podsessions")
+        lists_before = len(self.lists())
+
+        # The next watch gets 410 Expired; meanwhile s1 is deleted and s2 created.
+        self.server.faults(goneNext={"verb": "watch", "resource": "podsessions", "count": 1})
+        self.server.faults(dropWatches="podsessions")
+        self.assertEqual(self.server.request("DELETE", podsessions(name="s1")).status, 200)
+        self.create("s2")
+
+        self.env.wait_for_gone("s1")
+        self.assertTrue(all(p["deleted"] for p in self.env.simulator.pods_of("s1")))
+        self.assertEqual(self.env.simulator.pods_of("s1")[0]["id"], running["status"]["podId"])
+        self.env.wait_for_phase("s2", "Running")
+        self.assertGreater(len(self.lists()), lists_before)
+        self.assertIn("watch resourceVersion expired, listing again", controller.output())
+        self.env.assert_one_pod_ever("s1")
+        self.env.wait_for_expiry("s2")
+        self.env.assert_one_pod_ever("s2")
+
+
+class StatusConflictTest(FaultTestBase):
+    def test_status_conflict_rereads_and_retries(self):
+        status_path = podsessions(name="s1", subresource="status")
+        self.server.faults(failWrites={"path": status_path, "method": "PATCH", "code": 409,
+                                       "count": 2})
+        self.env.start_controller()
+        created = self.create("s1")
+        self.env.wait_for_phase("s1", "Running")
+
+        # Two conflicts, each followed by a read of the object, then success.
+        session_path = podsessions(name="s1")
+        trail = [(e["method"], e["code"]) for e in self.api_requests()
+                 if e["path"] in (status_path, session_path) and not e["watch"]]
+        self.assertEqual(trail[:5], [("PATCH", 409), ("GET", 200), ("PATCH", 409), ("GET", 200),
+                                     ("PATCH", 200)])
+        self.assertEqual(self.env.session("s1")["metadata"]["uid"], created["metadata"]["uid"])
+        self.env.wait_for_expiry("s1")
+        self.env.assert_one_pod_ever("s1")
+
+
+    def test_status_write_retries_429_and_503(self):
+        status_path = podsessions(name="s1", subresource="status")
+        self.server.faults(failWrites={"path": status_path, "method": "PATCH", "code": 429,
+                                       "count": 1})
+        self.server.faults(failWrites={"path": status_path, "method": "PATCH", "code": 503,
+                                       "count": 1})
+        self.env.start_controller()
+        self.create("s1")
+        self.env.wait_for_phase("s1", "Running")
+        codes = [e["code"] for e in self.api_requests()
+                 if e["path"] == status_path and e["method"] == "PATCH"]
+        self.assertEqual(codes[:3], [429, 503, 200])
+        self.env.assert_one_pod_ever("s1")
+
+
+if __name__ == "__main__":
+    unittest.main()
