@@ -84,6 +84,32 @@ def env_var(spec, name):
     return None
 
 
+class ChartArgsAccepted(unittest.TestCase):
+    """The real binary accepts every flag the chart and the manifests pass.
+
+    `podsession run ARGS --help` parses all of ARGS before printing the help,
+    so an unknown or misspelt flag makes it exit non-zero.
+    """
+
+    def assert_accepted(self, args):
+        binary = os.environ.get("PODSESSION_BINARY")
+        self.assertTrue(binary and os.access(binary, os.X_OK), "set PODSESSION_BINARY to the podsession binary")
+        self.assertEqual(args[0], "run")
+        result = subprocess.run([binary, *args, "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 0, f"{args}: {result.stderr}")
+
+    def test_default_values(self):
+        self.assert_accepted(container(documents(render()))["args"])
+
+    def test_custom_values(self):
+        self.assert_accepted(container(documents(render("-f", CUSTOM_VALUES)))["args"])
+
+    def test_plain_manifests(self):
+        with open(os.path.join(SOURCE_DIR, "manifests", "deployment.yaml"), encoding="utf-8") as manifest:
+            objects = documents(manifest.read())
+        self.assert_accepted(container(objects)["args"])
+
+
 class ChartLint(unittest.TestCase):
     def test_default_values(self):
         result = run_helm("lint", "--strict", CHART_DIR)
