@@ -196,6 +196,12 @@ int run_touch(std::span<char* const> args) {
         return exit_failure;
     }
     const auto edit = touch_session_text(*text, namespace_name, name, when);
+    if (!edit && edit.error() == boost::system::errc::invalid_argument) {
+        std::cerr << "podsession touch: " << file->string() << ": PodSession " << key
+                  << ": metadata.annotations cannot be edited (it is not a mapping); fix the file "
+                     "by hand\n";
+        return exit_failure;
+    }
     if (!edit) {
         std::cerr << "podsession touch: PodSession " << key << " not found in " << file->string()
                   << "\n";

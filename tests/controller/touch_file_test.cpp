@@ -100,6 +100,18 @@ TEST(touch_file, matches_the_default_namespace) {
     EXPECT_FALSE(touch_session_text(text, "apps", "user-42", when).has_value());
 }
 
+TEST(touch_file, rejects_annotations_that_are_not_a_mapping) {
+    for (const std::string annotations :
+         {"  annotations: just text\n", "  annotations: [a, b]\n"}) {
+        SCOPED_TRACE(annotations);
+        const std::string text =
+            std::string{header} + "metadata:\n  name: user-42\n" + annotations + std::string{spec};
+        const auto edit = touch_session_text(text, "default", "user-42", when);
+        ASSERT_FALSE(edit.has_value());
+        EXPECT_EQ(edit.error(), boost::system::errc::invalid_argument);
+    }
+}
+
 TEST(touch_file, fails_for_an_unknown_session) {
     const std::string text =
         std::string{header} + "metadata:\n  name: user-42\n" + std::string{spec};
