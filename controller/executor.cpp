@@ -357,7 +357,12 @@ void executor::log_notes(const std::vector<reconcile::note>& notes,
                          const crd::object_meta& metadata) {
     for (const auto& item : notes) {
         store_.record_event(metadata, item);
-        if (item.type == reconcile::note_type::warning) {
+        if (item.reason == "ProviderBlocked") {
+            // `block_provider` logged the cause once for all sessions; a line
+            // per session would flood the log when a key fails with thousands.
+            spdlog::debug("{} session={} message={}", item.reason, crd::session_key(metadata),
+                          log::quote(item.message));
+        } else if (item.type == reconcile::note_type::warning) {
             spdlog::warn("{} session={} message={}", item.reason, crd::session_key(metadata),
                          log::quote(item.message));
         } else {

@@ -115,7 +115,7 @@ int run_controller(const run_options& options) {
         client.http.connect_timeout =
             std::min(client.http.connect_timeout, options.runpod_request_timeout);
         spdlog::info("using RunPod url={} key_source={} request_timeout={}", client.base_url,
-                     options.runpod_api_key_file.empty() ? "RUNPOD_API_KEY" : "file",
+                     options.runpod_api_key_file.empty() ? "environment" : "file",
                      format_duration(options.runpod_request_timeout));
     }
     const auto runpod = providers::runpod::make_provider(io.get_executor(), client);
