@@ -188,7 +188,13 @@ asio::awaitable<void> executor::deadline_loop() {
 
 asio::awaitable<void> executor::work() {
     while (!stopped_) {
-        if (queue_.empty()) {
+        // Nothing is planned before the provider's pods are known, or known to
+        // be unknowable (a blocked key): a session whose status was lost, say
+        // restored from a backup without it, would create a second pod next to
+        // the one it has.
+        const bool pods_known =
+            listed_once_ || provider_state_.block != reconcile::provider_block::none;
+        if (queue_.empty() || !pods_known) {
             // The expiry is set once, in the constructor: setting it here would
             // cancel the other workers' waits and wake them all in turn.
             co_await queue_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
