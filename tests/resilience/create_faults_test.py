@@ -5,9 +5,14 @@ Each ends with exactly one pod per session: the controller lists by name
 before it creates again, and falls back across GPU types.
 """
 
+import time
 import unittest
 
-from harness import GPU_4090, ResilienceTest, session_prefix
+from harness import GPU_4090, ResilienceTest, pod_name_of, session_prefix
+
+
+def minutes_ago(minutes):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60 * minutes))
 
 
 class CreateErrorAfterPodMade(ResilienceTest):
@@ -74,6 +79,35 @@ class ListingLag(ResilienceTest):
         self.assertEqual(self.simulator.calls("createPod"), 2)
         self.assertNotIn("DuplicatePod", controller.log())
         self.assert_invariants(live=["user-a", "user-b"])
+
+
+class LostStatusAdoption(ResilienceTest):
+    """Sessions whose status was lost (restored from a backup without it)
+    while their pods run: at start, the controller must list before it plans,
+    or it creates a second pod next to each."""
+
+    uids = {"user-a": "a1a1a1a1-1111-4111-8111-000000000001",
+            "user-b": "b2b2b2b2-2222-4222-8222-000000000002"}
+
+    def test_running_pods_are_adopted_at_start(self):
+        # A slow list makes a create planned before it certain to go first.
+        self.simulator.set_faults([{"operation": "listPods", "fault": "delay", "delayMs": 500,
+                                    "times": 1}])
+        planted = {}
+        for name, uid in self.uids.items():
+            pod = self.simulator.add_pod(pod_name_of(name, uid), minutes_ago(2),
+                                         env={"PODSESSION_UID": uid})
+            planted[name] = pod["id"]
+            self.write_session(name, uid=uid)
+
+        controller = self.start_controller()
+
+        for name in self.uids:
+            status = self.wait_for_phase(name, "Running")
+            self.assertEqual(status["podId"], planted[name])
+        self.assertEqual(self.simulator.calls("createPod"), 0)
+        self.assertNotIn("DuplicatePod", controller.log())
+        self.assert_invariants(live=list(self.uids))
 
 
 class CapacityFallback(ResilienceTest):
