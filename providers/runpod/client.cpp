@@ -76,25 +76,27 @@ bool is_retryable(const provider_error& error) {
 }
 
 // Gives a reservation of the rate limiter back when the request got no
-// response, including when the coroutine is destroyed mid-request.
+// response, including when the coroutine is destroyed mid-request. It shares
+// the limiter, because an io_context destroyed after the client destroys the
+// suspended coroutine frames last.
 class reservation {
   public:
-    explicit reservation(rate_limiter& limiter) : limiter_{&limiter} {}
+    explicit reservation(std::shared_ptr<rate_limiter> limiter) : limiter_{std::move(limiter)} {}
     reservation(const reservation&) = delete;
     reservation& operator=(const reservation&) = delete;
     ~reservation() {
-        if (limiter_ != nullptr) {
+        if (limiter_) {
             limiter_->abandon();
         }
     }
 
     void complete(const rate_limit& reported, rate_limiter::clock::time_point now) {
         limiter_->complete(reported, now);
-        limiter_ = nullptr;
+        limiter_.reset();
     }
 
   private:
-    rate_limiter* limiter_;
+    std::shared_ptr<rate_limiter> limiter_;
 };
 
 }  // namespace
@@ -105,7 +107,8 @@ client::client(asio::any_io_executor executor, client_options options)
       retries_{options.retries},
       max_rate_limit_wait_{options.max_rate_limit_wait},
       timing_{std::move(options.timing)},
-      jitter_{timing_.jitter_seed != 0 ? timing_.jitter_seed : std::random_device{}()} {}
+      jitter_{timing_.jitter_seed != 0 ? timing_.jitter_seed : std::random_device{}()},
+      limiter_{std::make_shared<rate_limiter>()} {}
 
 asio::awaitable<void> client::sleep(milliseconds delay) {
     if (timing_.sleep) {
@@ -122,7 +125,7 @@ asio::awaitable<result<net::response>> client::send_once(api_operation operation
     // Wait until the rate limit lets this request go.
     milliseconds waited{0};
     for (;;) {
-        const auto wait = limiter_.reserve(timing_.now());
+        const auto wait = limiter_->reserve(timing_.now());
         if (!wait) {
             break;
         }
@@ -173,7 +176,7 @@ asio::awaitable<result<net::response>> client::send_once(api_operation operation
     auto error = classify_response(operation, *sent, redactor{std::move(secrets)});
     if (error.is(errc::rate_limited)) {
         // Every request waits, not only this one: RunPod counts them all.
-        limiter_.retry_after(error.retry_after.value_or(default_retry_after), timing_.now());
+        limiter_->retry_after(error.retry_after.value_or(default_retry_after), timing_.now());
     }
     co_return error;
 }

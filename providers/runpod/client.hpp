@@ -76,7 +76,7 @@ class client final : public provider {
 
     // The quota state of the last response that carried rate limit headers.
     [[nodiscard]] const rate_limit& last_rate_limit() const noexcept { return last_rate_limit_; }
-    [[nodiscard]] const rate_limiter& limiter() const noexcept { return limiter_; }
+    [[nodiscard]] const rate_limiter& limiter() const noexcept { return *limiter_; }
 
   private:
     // Waits for the rate limit and sends `request` once.
@@ -94,7 +94,7 @@ class client final : public provider {
     std::chrono::milliseconds max_rate_limit_wait_;
     client_timing timing_;
     std::mt19937_64 jitter_;
-    rate_limiter limiter_;
+    std::shared_ptr<rate_limiter> limiter_;
     rate_limit last_rate_limit_;
     std::optional<std::chrono::steady_clock::time_point> last_wait_log_;
 };
