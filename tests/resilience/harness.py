@@ -365,6 +365,12 @@ class Controller:
     def stop(self):
         _stop_process(self.process)
 
+    def crash(self):
+        """Kills the controller with SIGKILL, as a node failure would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=STOP_TIMEOUT)
+
     def log(self):
         try:
             with open(self.log_path, encoding="utf-8", errors="replace") as file:
