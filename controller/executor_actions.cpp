@@ -26,7 +26,8 @@ std::string describe_error(const providers::provider_error& error) {
     return text;
 }
 
-std::string_view error_class(const providers::provider_error& error) {
+// A string, not a view: `message()` returns a temporary.
+std::string error_class(const providers::provider_error& error) {
     return error.code.category() == providers::provider_category() ? error.code.message() : "error";
 }
 
