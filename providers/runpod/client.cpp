@@ -119,15 +119,13 @@ asio::awaitable<void> client::sleep(milliseconds delay) {
     co_await timer.async_wait(asio::use_awaitable);
 }
 
-asio::awaitable<result<net::response>> client::send_once(api_operation operation,
-                                                         net::request request,
-                                                         std::vector<std::string> secrets) {
-    // Wait until the rate limit lets this request go.
+asio::awaitable<std::optional<provider_error>> client::wait_for_rate_limit(
+    api_operation operation) {
     milliseconds waited{0};
     for (;;) {
         const auto wait = limiter_->reserve(timing_.now());
         if (!wait) {
-            break;
+            co_return std::nullopt;
         }
         if (waited + *wait > max_rate_limit_wait_) {
             co_return rate_limit_exceeded(operation, *wait);
@@ -142,6 +140,15 @@ asio::awaitable<result<net::response>> client::send_once(api_operation operation
         }
         co_await sleep(*wait);
         waited += *wait;
+    }
+}
+
+asio::awaitable<result<net::response>> client::send_once(api_operation operation,
+                                                         net::request request,
+                                                         std::vector<std::string> secrets) {
+    // Wait until the rate limit lets this request go.
+    if (auto refused = co_await wait_for_rate_limit(operation)) {
+        co_return std::move(*refused);
     }
     reservation reserved{limiter_};
 

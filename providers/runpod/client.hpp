@@ -79,6 +79,10 @@ class client final : public provider {
     [[nodiscard]] const rate_limiter& limiter() const noexcept { return *limiter_; }
 
   private:
+    // Waits until the rate limiter reserves a slot, or returns the error of a
+    // wait longer than `max_rate_limit_wait`.
+    [[nodiscard]] boost::asio::awaitable<std::optional<provider_error>> wait_for_rate_limit(
+        api_operation operation);
     // Waits for the rate limit and sends `request` once.
     [[nodiscard]] boost::asio::awaitable<result<net::response>> send_once(
         api_operation operation, net::request request, std::vector<std::string> secrets);

@@ -582,6 +582,30 @@ void fault_rules::set_status(const fault_rule& rule, operation called, const sub
     }
 }
 
+milliseconds fault_rules::draw_latency(const fault_rule& rule) {
+    if (rule.delay_max <= rule.delay) {
+        return rule.delay;
+    }
+    std::uniform_int_distribution<std::int64_t> draw{rule.delay.count(), rule.delay_max.count()};
+    return milliseconds{draw(random_)};
+}
+
+net::reply fault_rules::ignored_reply(operation called, const net::server_request& request,
+                                      const subject& about) {
+    // Success as the real operation would report it, with no effect.
+    const bool deleting =
+        called == operation::delete_pod || action_of(request.message.body) == "terminate";
+    auto current = store_.get(about.pod_id);
+    net::response message;
+    message.status = current.status != 200 ? current.status : (deleting ? 204 : 200);
+    if (message.status != 204) {
+        message.headers.set(http::field::content_type,
+                            message.status == 200 ? "application/json" : problem_type);
+        message.body = std::move(current.body);
+    }
+    return net::reply{std::move(message)};
+}
+
 net::reply fault_rules::error_reply(fault_rule& rule) const {
     std::string detail = "scripted fault";
     if (!rule.details.empty()) {
@@ -617,13 +641,7 @@ asio::awaitable<std::optional<net::reply>> fault_rules::before(operation called,
         spdlog::debug("fault applied operation={} fault={} rule={}", to_string(called),
                       to_string(rule.kind), i);
 
-        if (rule.delay_max > rule.delay) {
-            std::uniform_int_distribution<std::int64_t> draw{rule.delay.count(),
-                                                             rule.delay_max.count()};
-            latency += milliseconds{draw(random_)};
-        } else {
-            latency += rule.delay;
-        }
+        latency += draw_latency(rule);
         switch (rule.kind) {
             case fault_kind::error:
                 replaced = error_reply(rule);
@@ -631,21 +649,9 @@ asio::awaitable<std::optional<net::reply>> fault_rules::before(operation called,
             case fault_kind::drop_request:
                 replaced = net::reply{net::response{}, net::reply_mode::close_without_reply};
                 break;
-            case fault_kind::ignore: {
-                // Success as the real operation would report it, with no effect.
-                const bool deleting = called == operation::delete_pod ||
-                                      action_of(request.message.body) == "terminate";
-                auto current = store_.get(about.pod_id);
-                net::response message;
-                message.status = current.status != 200 ? current.status : (deleting ? 204 : 200);
-                if (message.status != 204) {
-                    message.headers.set(http::field::content_type,
-                                        message.status == 200 ? "application/json" : problem_type);
-                    message.body = std::move(current.body);
-                }
-                replaced = net::reply{std::move(message)};
+            case fault_kind::ignore:
+                replaced = ignored_reply(called, request, about);
                 break;
-            }
             case fault_kind::set_status:
                 set_status(rule, called, about);
                 break;

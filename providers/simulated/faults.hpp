@@ -165,6 +165,9 @@ class fault_rules final : public fault_script {
     [[nodiscard]] bool fires(fault_rule& rule);
     void set_status(const fault_rule& rule, operation called, const subject& about);
     [[nodiscard]] net::reply error_reply(fault_rule& rule) const;
+    [[nodiscard]] net::reply ignored_reply(operation called, const net::server_request& request,
+                                           const subject& about);
+    [[nodiscard]] std::chrono::milliseconds draw_latency(const fault_rule& rule);
 
     pod_store& store_;
     fault_plan plan_;

@@ -511,11 +511,22 @@ class ResilienceTest(unittest.TestCase):
         self.controllers = []
         self.simulator = self.make_simulator()
         self.addCleanup(self._workdir.cleanup)
+        # Cleanups run last first: this one after every process has stopped.
+        self.addCleanup(self._check_sanitizer_reports)
         self.addCleanup(self.simulator.stop)
         self.simulator.start()
         self.monitor = GoneMonitor(self.simulator, self.statuses)
         self.monitor.start()
         self.addCleanup(self.monitor.stop)
+
+    def _check_sanitizer_reports(self):
+        """Fails the test when a process built with sanitizers reported an error."""
+        for path in [self.simulator.log_path] + [c.log_path for c in self.controllers]:
+            text = _tail(path, 100000)
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                if marker in text:
+                    start = text.index(marker)
+                    self.fail(f"{path} has a sanitizer report:\n{text[start:start + 3000]}")
 
     def make_simulator(self):
         return Simulator(self.workdir, boot_seconds=self.boot_seconds,
