@@ -111,7 +111,8 @@ int run_controller(const run_options& options) {
             client.http.tls.ca_file = options.runpod_ca_file;
         }
         client.http.request_timeout = options.runpod_request_timeout;
-        client.http.read_timeout = std::min(client.http.read_timeout, options.runpod_request_timeout);
+        client.http.read_timeout =
+            std::min(client.http.read_timeout, options.runpod_request_timeout);
         client.http.connect_timeout =
             std::min(client.http.connect_timeout, options.runpod_request_timeout);
         spdlog::info("using RunPod url={} key_source={} request_timeout={}", client.base_url,
