@@ -19,8 +19,7 @@ namespace {
 // does not complete the handshake is dropped without a log line, as a plain
 // connection that sends nothing would be.
 asio::awaitable<void> handshake_and_serve(server::state& self, tls_server_stream& stream,
-                                          server_connection& current,
-                                          const tcp::endpoint& remote) {
+                                          server_connection& current, const tcp::endpoint& remote) {
     auto& lowest = beast::get_lowest_layer(stream);
     lowest.expires_after(self.options.read_timeout);
     const auto [error] =

@@ -188,8 +188,7 @@ asio::awaitable<result<net::response>> client::send_once(api_operation operation
     co_return error;
 }
 
-asio::awaitable<result<net::response>> client::call(api_operation operation,
-                                                    net::request request,
+asio::awaitable<result<net::response>> client::call(api_operation operation, net::request request,
                                                     std::vector<std::string> secrets) {
     const auto started = timing_.now();
     for (int attempt = 0;; ++attempt) {
@@ -204,8 +203,8 @@ asio::awaitable<result<net::response>> client::call(api_operation operation,
 
         // After a 429 the rate limiter already delays every request.
         std::uniform_real_distribution<double> unit{0.0, 1.0};
-        const auto delay = error.is(errc::rate_limited) ? milliseconds{0}
-                                                        : retries_.delay(attempt, unit(jitter_));
+        const auto delay =
+            error.is(errc::rate_limited) ? milliseconds{0} : retries_.delay(attempt, unit(jitter_));
         if (timing_.now() - started + delay > retries_.budget) {
             co_return sent;
         }
@@ -266,9 +265,9 @@ asio::awaitable<result<crd::observed_pod>> client::get_pod(std::string_view pod_
 }
 
 asio::awaitable<result<void>> client::terminate_pod(std::string_view pod_id) {
-    auto sent = co_await call(
-        api_operation::delete_pod,
-        make_request(http::verb::delete_, "/v2/pods/" + encode_segment(pod_id)));
+    auto sent =
+        co_await call(api_operation::delete_pod,
+                      make_request(http::verb::delete_, "/v2/pods/" + encode_segment(pod_id)));
     if (!sent) {
         co_return sent.error();
     }

@@ -112,8 +112,8 @@ void rate_limiter::complete(const rate_limit& reported, clock::time_point now) {
         if (window.length) {
             margin = std::min<milliseconds>(margin, *window.length / 2);
         }
-        const bool new_window = !window.reset_at || !window.available ||
-                                reset_at > *window.reset_at + margin;
+        const bool new_window =
+            !window.reset_at || !window.available || reset_at > *window.reset_at + margin;
         if (new_window) {
             window.available = estimate;
             window.reset_at = reset_at;

@@ -4,8 +4,8 @@
 #include <charconv>
 #include <cmath>
 
-#include <yaml-cpp/yaml.h>
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -48,9 +48,10 @@ constexpr operation all_operations[] = {operation::create_pod, operation::list_p
                                         operation::get_pod, operation::delete_pod,
                                         operation::pod_action};
 
-constexpr std::string_view rule_keys[] = {
-    "operation", "fault", "gpuId", "namePrefix", "podId", "status", "detail", "retryAfterSeconds",
-    "delayMs", "delayMaxMs", "lagMs", "podStatus", "pods", "after", "times", "probability"};
+constexpr std::string_view rule_keys[] = {"operation", "fault",      "gpuId",  "namePrefix",
+                                          "podId",     "status",     "detail", "retryAfterSeconds",
+                                          "delayMs",   "delayMaxMs", "lagMs",  "podStatus",
+                                          "pods",      "after",      "times",  "probability"};
 
 std::string_view balance_name(balance_effect effect) {
     switch (effect) {
@@ -138,9 +139,9 @@ class field_reader {
 void read_kind(field_reader& fields, fault_rule& rule) {
     const auto watched = fields.text("operation");
     if (!watched.empty() && watched != "*") {
-        const auto found = std::find_if(
-            std::begin(all_operations), std::end(all_operations),
-            [&](operation candidate) { return to_string(candidate) == watched; });
+        const auto found =
+            std::find_if(std::begin(all_operations), std::end(all_operations),
+                         [&](operation candidate) { return to_string(candidate) == watched; });
         if (found == std::end(all_operations)) {
             fields.fail("operation: \"" + watched +
                         "\" is not createPod, listPods, getPod, deletePod, podAction or *");
@@ -171,10 +172,9 @@ void read_details(const json::object& object, field_reader& fields, fault_rule& 
         return;
     }
     const auto* items = detail->if_array();
-    const bool all_strings = items != nullptr && std::all_of(items->begin(), items->end(),
-                                                             [](const json::value& item) {
-                                                                 return item.is_string();
-                                                             });
+    const bool all_strings =
+        items != nullptr && std::all_of(items->begin(), items->end(),
+                                        [](const json::value& item) { return item.is_string(); });
     if (!all_strings) {
         fields.fail("detail: must be a string or a list of strings");
         return;
@@ -309,8 +309,8 @@ std::string without_young_pods(const std::string& body, sim_clock::time_point no
     auto& list = pods->as_array();
     const auto cutoff = std::chrono::time_point_cast<std::chrono::milliseconds>(now - lag);
     for (auto item = list.begin(); item != list.end();) {
-        const auto* created = item->is_object() ? item->as_object().if_contains("createdAt")
-                                                : nullptr;
+        const auto* created =
+            item->is_object() ? item->as_object().if_contains("createdAt") : nullptr;
         const auto at = created != nullptr && created->is_string()
                             ? crd::parse_rfc3339(created->as_string())
                             : std::nullopt;
@@ -514,8 +514,8 @@ fault_rules::subject fault_rules::subject_of(operation called,
             about.name = name->as_string();
         }
         const auto* gpu = object->if_contains("gpu");
-        const auto* id = gpu != nullptr && gpu->is_object() ? gpu->as_object().if_contains("id")
-                                                            : nullptr;
+        const auto* id =
+            gpu != nullptr && gpu->is_object() ? gpu->as_object().if_contains("id") : nullptr;
         if (id != nullptr && id->is_string()) {
             about.gpu_id = id->as_string();
         }
@@ -573,8 +573,8 @@ void fault_rules::set_status(const fault_rule& rule, operation called, const sub
             }
         }
     }
-    const std::string body = json::serialize(
-        json::object{{"status", crd::to_string(rule.pod_status)}});
+    const std::string body =
+        json::serialize(json::object{{"status", crd::to_string(rule.pod_status)}});
     for (const auto& id : targets) {
         const auto changed = store_.admin_set_status(id, body);
         spdlog::info("fault moved a pod pod={} status={} result={}", id,
@@ -627,7 +627,7 @@ net::reply fault_rules::error_reply(fault_rule& rule) const {
 }
 
 asio::awaitable<std::optional<net::reply>> fault_rules::before(operation called,
-                                                                const net::server_request& request) {
+                                                               const net::server_request& request) {
     const auto about = subject_of(called, request);
     milliseconds latency{0};
     std::optional<net::reply> replaced;
@@ -709,9 +709,8 @@ asio::awaitable<void> fault_rules::after(operation, const net::server_request& r
                     const auto* id = object != nullptr ? object->if_contains("id") : nullptr;
                     if (id != nullptr && id->is_string()) {
                         (void)store_.admin_set_status(
-                            id->as_string(),
-                            json::serialize(
-                                json::object{{"status", crd::to_string(rule.pod_status)}}));
+                            id->as_string(), json::serialize(json::object{
+                                                 {"status", crd::to_string(rule.pod_status)}}));
                     }
                 }
                 break;

@@ -701,8 +701,9 @@ outcome pod_store::admin_set_balance(std::string_view body) {
     const auto* empty = object != nullptr ? object->if_contains("empty") : nullptr;
     const auto* pods = object != nullptr ? object->if_contains("pods") : nullptr;
     if (empty == nullptr || !empty->is_bool() || (pods != nullptr && !pods->is_string())) {
-        return problem(422, "a body {\"empty\": boolean, \"pods\": \"stop\" | \"terminate\" | "
-                            "\"keep\"} is required");
+        return problem(422,
+                       "a body {\"empty\": boolean, \"pods\": \"stop\" | \"terminate\" | "
+                       "\"keep\"} is required");
     }
     auto effect = balance_effect::stop;
     if (pods != nullptr) {

@@ -252,8 +252,7 @@ TEST_F(https_server_test, missing_certificate_throws_with_its_name) {
         server https{io_.get_executor(), router{}, settings};
         FAIL() << "no exception";
     } catch (const std::runtime_error& error) {
-        EXPECT_NE(std::string{error.what()}.find("/nonexistent/podsession.crt"),
-                  std::string::npos);
+        EXPECT_NE(std::string{error.what()}.find("/nonexistent/podsession.crt"), std::string::npos);
     }
 }
 

@@ -145,8 +145,7 @@ class faults_test : public ::testing::Test {
         return run_task(io_, http_->send(std::move(message)));
     }
 
-    boost::system::result<net::response> create(std::string name,
-                                                std::string_view gpu = gpu_4090) {
+    boost::system::result<net::response> create(std::string name, std::string_view gpu = gpu_4090) {
         return send(http::verb::post, "/v2/pods",
                     json::serialize(json::object{{"name", name},
                                                  {"image", "ghcr.io/me/inference:1"},
@@ -290,10 +289,10 @@ TEST_F(faults_test, ignore_answers_success_and_changes_nothing) {
                           {"operation": "podAction", "fault": "ignore"}]})");
 
     const auto deleted = send(http::verb::delete_, "/v2/pods/" + id);
-    const auto stopped = send(http::verb::post, "/v2/pods/" + id + "/action",
-                              R"({"action": "stop"})");
-    const auto terminated = send(http::verb::post, "/v2/pods/" + id + "/action",
-                                 R"({"action": "terminate"})");
+    const auto stopped =
+        send(http::verb::post, "/v2/pods/" + id + "/action", R"({"action": "stop"})");
+    const auto terminated =
+        send(http::verb::post, "/v2/pods/" + id + "/action", R"({"action": "terminate"})");
 
     ASSERT_TRUE(deleted);
     EXPECT_EQ(deleted->status, 204U);

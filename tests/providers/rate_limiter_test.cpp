@@ -182,11 +182,11 @@ struct delay_case {
 };
 
 TEST(retry_policy, delay_doubles_with_jitter_and_cap) {
-    const retry_policy policy{.max_attempts = 6, .base_delay = 200ms, .max_delay = 1s,
-                              .budget = 10s};
+    const retry_policy policy{
+        .max_attempts = 6, .base_delay = 200ms, .max_delay = 1s, .budget = 10s};
     const delay_case cases[] = {
-        {0, 0.0, 100ms}, {0, 0.999, 199ms}, {1, 0.5, 300ms}, {2, 0.0, 400ms},
-        {3, 1.0, 1000ms}, {10, 0.0, 500ms}, {40, 1.0, 1000ms},
+        {0, 0.0, 100ms},  {0, 0.999, 199ms}, {1, 0.5, 300ms},   {2, 0.0, 400ms},
+        {3, 1.0, 1000ms}, {10, 0.0, 500ms},  {40, 1.0, 1000ms},
     };
     for (const auto& row : cases) {
         SCOPED_TRACE("attempt " + std::to_string(row.attempt) + " random " +

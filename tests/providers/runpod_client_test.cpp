@@ -629,8 +629,7 @@ TEST_F(runpod_client_test, missing_key_file_throws_with_its_name) {
         client runpod{io_.get_executor(), std::move(options)};
         FAIL() << "no exception";
     } catch (const std::runtime_error& error) {
-        EXPECT_NE(std::string{error.what()}.find("/nonexistent/runpod-api-key"),
-                  std::string::npos);
+        EXPECT_NE(std::string{error.what()}.find("/nonexistent/runpod-api-key"), std::string::npos);
     }
 }
 

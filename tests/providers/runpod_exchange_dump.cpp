@@ -202,9 +202,9 @@ int main(int argc, char** argv) {
     providers::runpod::client runpod{io.get_executor(),
                                      client_options(limited.base_url, limited.api_key)};
     (void)run_task(io, runpod.list_pods());
-    send_raw(io, limited, http::verb::post, "/v2/pods",
-             providers::runpod::encode_create_request(
-                 make_request("psn-a-default-limited-00000005")));
+    send_raw(
+        io, limited, http::verb::post, "/v2/pods",
+        providers::runpod::encode_create_request(make_request("psn-a-default-limited-00000005")));
 
     json::array exchanges;
     for (const auto* source : {&simulator, &limited}) {
