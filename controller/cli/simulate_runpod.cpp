@@ -188,18 +188,6 @@ int run_simulate_runpod(std::span<char* const> args) {
     spdlog::set_level(spdlog::level::from_str(log_level));
 
     simulated::simulator_options settings;
-    std::string generated_key_file;
-    try {
-        if (!key_file.empty()) {
-            settings.api_key = read_key_file(key_file);
-        } else {
-            settings.api_key = simulated::generate_api_key();
-            generated_key_file = write_generated_key(settings.api_key);
-        }
-    } catch (const std::exception& error) {
-        std::cerr << "podsession simulate-runpod: " << error.what() << '\n';
-        return exit_failure;
-    }
     const auto half_boot = std::chrono::milliseconds{std::llround(boot_seconds * 500)};
     settings.store.schedule = simulated::boot_schedule{half_boot, half_boot};
     settings.record_exchanges = values.count("record") != 0;
@@ -222,9 +210,18 @@ int run_simulate_runpod(std::span<char* const> args) {
         settings.server.tls = net::server_tls_options{tls_certificate, tls_key};
     }
 
+    // Everything that can fail comes before a generated key is written, so
+    // that a failed start leaves no key file behind.
     boost::asio::io_context io;
     std::optional<simulated::simulator> server;
+    std::string generated_key;
     try {
+        if (key_file.empty()) {
+            generated_key = simulated::generate_api_key();
+            settings.api_key = generated_key;
+        } else {
+            settings.api_key = read_key_file(key_file);
+        }
         if (!faults_file.empty()) {
             settings.initial_faults = read_fault_plan(faults_file);
         }
@@ -238,6 +235,15 @@ int run_simulate_runpod(std::span<char* const> args) {
         std::cerr << "podsession simulate-runpod: cannot listen on " << listen << ": "
                   << bound.error().message() << '\n';
         return exit_failure;
+    }
+    std::string generated_key_file;
+    if (!generated_key.empty()) {
+        try {
+            generated_key_file = write_generated_key(generated_key);
+        } catch (const std::exception& error) {
+            std::cerr << "podsession simulate-runpod: " << error.what() << '\n';
+            return exit_failure;
+        }
     }
     std::cout << net::format_endpoint(*bound) << '\n';
     if (!generated_key_file.empty()) {
