@@ -188,7 +188,13 @@ asio::awaitable<void> executor::deadline_loop() {
 
 asio::awaitable<void> executor::work() {
     while (!stopped_) {
-        if (queue_.empty()) {
+        // Nothing is planned before the provider's pods are known, or known to
+        // be unknowable (a blocked key): a session whose status was lost, say
+        // restored from a backup without it, would create a second pod next to
+        // the one it has.
+        const bool pods_known =
+            listed_once_ || provider_state_.block != reconcile::provider_block::none;
+        if (queue_.empty() || !pods_known) {
             // The expiry is set once, in the constructor: setting it here would
             // cancel the other workers' waits and wake them all in turn.
             co_await queue_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -357,7 +363,12 @@ void executor::log_notes(const std::vector<reconcile::note>& notes,
                          const crd::object_meta& metadata) {
     for (const auto& item : notes) {
         store_.record_event(metadata, item);
-        if (item.type == reconcile::note_type::warning) {
+        if (item.reason == "ProviderBlocked") {
+            // `block_provider` logged the cause once for all sessions; a line
+            // per session would flood the log when a key fails with thousands.
+            spdlog::debug("{} session={} message={}", item.reason, crd::session_key(metadata),
+                          log::quote(item.message));
+        } else if (item.type == reconcile::note_type::warning) {
             spdlog::warn("{} session={} message={}", item.reason, crd::session_key(metadata),
                          log::quote(item.message));
         } else {

@@ -26,7 +26,8 @@ std::string describe_error(const providers::provider_error& error) {
     return text;
 }
 
-std::string_view error_class(const providers::provider_error& error) {
+// A string, not a view: `message()` returns a temporary.
+std::string error_class(const providers::provider_error& error) {
     return error.code.category() == providers::provider_category() ? error.code.message() : "error";
 }
 
@@ -61,6 +62,10 @@ void executor::mark_gone(const std::string& pod_id) {
 
 void executor::block_provider(const providers::provider_error& error) {
     const auto now = clock_.now();
+    if (!listed_once_ && provider_state_.block == reconcile::provider_block::none) {
+        // Workers wait for the first list; a block lets them report it instead.
+        queue_signal_.cancel();
+    }
     if (error.is(errc::unauthorized) || error.is(errc::forbidden)) {
         if (provider_state_.block != reconcile::provider_block::all_writes) {
             spdlog::error(
@@ -402,7 +407,11 @@ asio::awaitable<void> executor::list_pods() {
         }
     }
     list_authoritative_ = true;
-    listed_once_ = true;
+    if (!listed_once_) {
+        listed_once_ = true;
+        // Wake every worker waiting for the first list.
+        queue_signal_.cancel();
+    }
     observer_->pods_listed(*listed, now);
 
     // Orphans: pods of ours that no session claims.

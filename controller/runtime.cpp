@@ -1,5 +1,6 @@
 #include "controller/runtime.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <functional>
@@ -147,13 +148,24 @@ int run_controller(const run_options& options) {
                      simulator->base_url, format_duration(options.simulated_boot));
     } else {
         client.api_key = load_api_key(options);
+        if (!options.runpod_api_key_file.empty()) {
+            // Read again whenever it changes, so a rotated key needs no restart.
+            client.api_key_file = options.runpod_api_key_file;
+        }
         client.base_url = options.runpod_base_url.empty()
                               ? std::string{providers::runpod::default_base_url}
                               : options.runpod_base_url;
         if (!options.runpod_ca_file.empty()) {
             client.http.tls.ca_file = options.runpod_ca_file;
         }
-        spdlog::info("using RunPod url={}", client.base_url);
+        client.http.request_timeout = options.runpod_request_timeout;
+        client.http.read_timeout =
+            std::min(client.http.read_timeout, options.runpod_request_timeout);
+        client.http.connect_timeout =
+            std::min(client.http.connect_timeout, options.runpod_request_timeout);
+        spdlog::info("using RunPod url={} key_source={} request_timeout={}", client.base_url,
+                     options.runpod_api_key_file.empty() ? "environment" : "file",
+                     format_duration(options.runpod_request_timeout));
     }
     const auto runpod = providers::runpod::make_provider(io.get_executor(), client);
     instrumented_provider provider{*runpod, registry};

@@ -39,6 +39,9 @@ struct run_options {
     std::filesystem::path runpod_api_key_file;
     std::string runpod_base_url;
     std::filesystem::path runpod_ca_file;
+    // One RunPod request, connecting included; reads and DELETEs may retry
+    // within their own budget.
+    std::chrono::milliseconds runpod_request_timeout{std::chrono::seconds{60}};
     // Time a simulated pod takes from create to RUNNING.
     std::chrono::milliseconds simulated_boot{std::chrono::seconds{3}};
 };

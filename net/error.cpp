@@ -33,6 +33,8 @@ class category final : public boost::system::error_category {
                 return "invalid HTTP message";
             case errc::cancelled:
                 return "cancelled";
+            case errc::untrusted_certificate:
+                return "the server's TLS certificate failed verification";
         }
         return "unknown network error";
     }

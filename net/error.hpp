@@ -28,6 +28,10 @@ enum class errc {
     protocol_error,
     // The client or server was stopped while the operation was pending.
     cancelled,
+    // The server's certificate failed verification: a CA that the trust store
+    // does not contain, an expired certificate, or a host name that the
+    // certificate does not cover. Nothing was sent.
+    untrusted_certificate,
 };
 
 [[nodiscard]] const boost::system::error_category& net_category() noexcept;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -73,6 +74,13 @@ class router {
     error_responder error_responder_;
 };
 
+// The identity an HTTPS server presents, both files in PEM.
+struct server_tls_options {
+    // The server's certificate first, then any intermediate CA certificates.
+    std::filesystem::path certificate_chain_file;
+    std::filesystem::path private_key_file;
+};
+
 struct server_options {
     // Waiting for a request's header and body, and writing its response. An
     // idle keep-alive connection is closed after this time as well.
@@ -81,6 +89,8 @@ struct server_options {
     std::size_t body_limit = 1024 * 1024;
     // Connections served at once; further ones wait in the listen backlog.
     std::size_t max_connections = 512;
+    // Serves HTTPS with this identity instead of plain HTTP.
+    std::optional<server_tls_options> tls;
 };
 
 // An HTTP/1.1 server with keep-alive, run on the given executor.
@@ -88,6 +98,8 @@ class server {
   public:
     using executor_type = boost::asio::any_io_executor;
 
+    // Throws `std::runtime_error` naming the file when `options.tls` is set and
+    // its certificate or key cannot be loaded.
     server(executor_type executor, router routes, server_options options = {});
     ~server();
     server(const server&) = delete;

@@ -16,6 +16,8 @@ build_packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
     libssl-dev prometheus-cpp-dev libspdlog-dev
     libgtest-dev libgmock-dev libbenchmark-dev
+    # The system CA store, against which the RunPod client verifies TLS.
+    ca-certificates
 )
 test_packages=(
     python3 python3-yaml python3-jsonschema

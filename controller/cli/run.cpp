@@ -132,9 +132,12 @@ int run_run(std::span<char* const> args) {
         ("max-pods", po::value<int>(), "create no pod while this many pods run")
         ("max-cost-per-hour", po::value<double>(), "create no pod that could lift spend above this many USD per hour")
         ("workers", po::value<std::size_t>()->default_value(16), "sessions acted on at once")
-        ("runpod-api-key-file", po::value<std::string>(), "file holding the RunPod API key (else RUNPOD_API_KEY)")
+        ("runpod-api-key-file", po::value<std::string>(),
+            "file whose first line is the RunPod API key, read again when it changes (else RUNPOD_API_KEY)")
         ("runpod-base-url", po::value<std::string>(), "RunPod API base URL (default https://api.runpod.io)")
         ("runpod-ca-file", po::value<std::string>(), "PEM file of CAs to trust for RunPod instead of the system's")
+        ("runpod-request-timeout", po::value<std::string>()->default_value("60s"),
+            "time limit of one RunPod request, connecting included")
         ("simulated-boot", po::value<std::string>()->default_value("3s"),
             "with --provider simulated: time a pod takes from create to RUNNING")
         ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn or error");
@@ -180,6 +183,10 @@ int run_run(std::span<char* const> args) {
         settings.rescan_interval = duration_option(values, "rescan-interval");
         settings.poll_interval = duration_option(values, "poll-interval");
         settings.simulated_boot = duration_option(values, "simulated-boot");
+        settings.runpod_request_timeout = duration_option(values, "runpod-request-timeout");
+        if (settings.runpod_request_timeout < std::chrono::milliseconds{100}) {
+            throw std::invalid_argument("--runpod-request-timeout must be at least 100ms");
+        }
         if (settings.default_idle_ttl < std::chrono::seconds{1}) {
             throw std::invalid_argument("--default-idle-ttl must be at least 1s");
         }

@@ -6,8 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -62,6 +65,60 @@ std::string write_generated_key(const std::string& key) {
     return path.string();
 }
 
+// Parses `NAME=QUOTA/SECONDS`, for example `minute=60/60`.
+simulated::rate_limit_policy parse_rate_limit_option(const std::string& text) {
+    const auto equals = text.find('=');
+    const auto slash = text.find('/', equals == std::string::npos ? 0 : equals);
+    const auto invalid = [&] {
+        return std::invalid_argument{"--rate-limit \"" + text +
+                                     "\" is not NAME=QUOTA/SECONDS, for example minute=60/60"};
+    };
+    if (equals == std::string::npos || equals == 0 || slash == std::string::npos) {
+        throw invalid();
+    }
+    simulated::rate_limit_policy policy;
+    policy.name = text.substr(0, equals);
+    if (policy.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos) {
+        throw invalid();
+    }
+    try {
+        std::size_t used = 0;
+        const auto quota_text = text.substr(equals + 1, slash - equals - 1);
+        policy.quota = std::stoll(quota_text, &used);
+        if (used != quota_text.size()) {
+            throw invalid();
+        }
+        const auto seconds_text = text.substr(slash + 1);
+        const auto seconds = std::stoll(seconds_text, &used);
+        if (used != seconds_text.size()) {
+            throw invalid();
+        }
+        policy.length = std::chrono::seconds{seconds};
+    } catch (const std::logic_error&) {
+        throw invalid();
+    }
+    if (policy.quota < 1 || policy.length.count() < 1 || policy.length.count() > 86'400) {
+        throw std::invalid_argument{"--rate-limit \"" + text +
+                                    "\" needs a quota of at least 1 and a window of 1..86400 s"};
+    }
+    return policy;
+}
+
+// Reads and parses the fault plan of `--faults`.
+simulated::fault_plan read_fault_plan(const std::string& path) {
+    std::ifstream file{path, std::ios::binary};
+    if (!file) {
+        throw std::runtime_error{"cannot read the fault file \"" + path + "\""};
+    }
+    std::stringstream text;
+    text << file.rdbuf();
+    auto plan = simulated::parse_fault_plan(text.str());
+    if (!plan) {
+        throw std::runtime_error{"invalid fault file \"" + path + "\": " + plan.error()};
+    }
+    return std::move(*plan);
+}
+
 }  // namespace
 
 int run_simulate_runpod(std::span<char* const> args) {
@@ -73,6 +130,10 @@ int run_simulate_runpod(std::span<char* const> args) {
     std::string key_file;
     double boot_seconds = 10;
     std::string log_level;
+    std::string faults_file;
+    std::string tls_certificate;
+    std::string tls_key;
+    std::vector<std::string> rate_limits;
     description.add_options()("help,h", "print this help")(
         "listen", options::value(&listen)->default_value("127.0.0.1:0"),
         "ADDR:PORT to listen on; port 0 picks a free port")(
@@ -83,8 +144,18 @@ int run_simulate_runpod(std::span<char* const> args) {
         "seconds from create to RUNNING, half PROVISIONING and half STARTING")(
         "record",
         "keep request and response bodies for GET /_sim/exchanges (they contain env "
-        "values: for tests only)")("log-level", options::value(&log_level)->default_value("info"),
-                                   "trace, debug, info, warn or error");
+        "values: for tests only)")(
+        "faults", options::value(&faults_file),
+        "YAML or JSON file of fault rules to start with (see docs/simulator.md); "
+        "/_sim/faults changes them at run time")(
+        "tls-cert", options::value(&tls_certificate),
+        "PEM certificate chain to serve HTTPS with; needs --tls-key")(
+        "tls-key", options::value(&tls_key), "PEM private key of --tls-cert")(
+        "rate-limit", options::value(&rate_limits)->composing(),
+        "NAME=QUOTA/SECONDS, a quota window replacing the defaults (minute=600/60, "
+        "hour=30000/3600, day=500000/86400); repeat for several windows")(
+        "log-level", options::value(&log_level)->default_value("info"),
+        "trace, debug, info, warn or error");
 
     options::variables_map values;
     try {
@@ -117,43 +188,76 @@ int run_simulate_runpod(std::span<char* const> args) {
     spdlog::set_level(spdlog::level::from_str(log_level));
 
     simulated::simulator_options settings;
-    std::string generated_key_file;
+    const auto half_boot = std::chrono::milliseconds{std::llround(boot_seconds * 500)};
+    settings.store.schedule = simulated::boot_schedule{half_boot, half_boot};
+    settings.record_exchanges = values.count("record") != 0;
+    if (tls_certificate.empty() != tls_key.empty()) {
+        std::cerr << "podsession simulate-runpod: --tls-cert and --tls-key go together\n";
+        return exit_usage;
+    }
     try {
-        if (!key_file.empty()) {
-            settings.api_key = read_key_file(key_file);
-        } else {
-            settings.api_key = simulated::generate_api_key();
-            generated_key_file = write_generated_key(settings.api_key);
+        if (!rate_limits.empty()) {
+            settings.rate_limits.clear();
+            for (const auto& text : rate_limits) {
+                settings.rate_limits.push_back(parse_rate_limit_option(text));
+            }
         }
+    } catch (const std::invalid_argument& error) {
+        std::cerr << "podsession simulate-runpod: " << error.what() << '\n';
+        return exit_usage;
+    }
+    if (!tls_certificate.empty()) {
+        settings.server.tls = net::server_tls_options{tls_certificate, tls_key};
+    }
+
+    // Everything that can fail comes before a generated key is written, so
+    // that a failed start leaves no key file behind.
+    boost::asio::io_context io;
+    std::optional<simulated::simulator> server;
+    std::string generated_key;
+    try {
+        if (key_file.empty()) {
+            generated_key = simulated::generate_api_key();
+            settings.api_key = generated_key;
+        } else {
+            settings.api_key = read_key_file(key_file);
+        }
+        if (!faults_file.empty()) {
+            settings.initial_faults = read_fault_plan(faults_file);
+        }
+        server.emplace(io.get_executor(), std::move(settings));
     } catch (const std::exception& error) {
         std::cerr << "podsession simulate-runpod: " << error.what() << '\n';
         return exit_failure;
     }
-    const auto half_boot = std::chrono::milliseconds{std::llround(boot_seconds * 500)};
-    settings.store.schedule = simulated::boot_schedule{half_boot, half_boot};
-    settings.record_exchanges = values.count("record") != 0;
-
-    boost::asio::io_context io;
-    simulated::simulator server{io.get_executor(), std::move(settings)};
-    const auto bound = server.listen(*endpoint);
+    const auto bound = server->listen(*endpoint);
     if (!bound) {
         std::cerr << "podsession simulate-runpod: cannot listen on " << listen << ": "
                   << bound.error().message() << '\n';
         return exit_failure;
+    }
+    std::string generated_key_file;
+    if (!generated_key.empty()) {
+        try {
+            generated_key_file = write_generated_key(generated_key);
+        } catch (const std::exception& error) {
+            std::cerr << "podsession simulate-runpod: " << error.what() << '\n';
+            return exit_failure;
+        }
     }
     std::cout << net::format_endpoint(*bound) << '\n';
     if (!generated_key_file.empty()) {
         std::cout << "api-key-file " << generated_key_file << '\n';
     }
     std::cout.flush();
-    spdlog::info("RunPod simulator started address={} boot_seconds={}",
-                 net::format_endpoint(*bound), boot_seconds);
+    spdlog::info("RunPod simulator started url={} boot_seconds={} fault_rules={}",
+                 server->base_url(), boot_seconds, server->faults().plan().rules.size());
 
     boost::asio::signal_set signals{io, SIGINT, SIGTERM};
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
         if (!error) {
             spdlog::info("RunPod simulator stopping signal={}", signal);
-            server.stop();
+            server->stop();
         }
     });
     io.run();

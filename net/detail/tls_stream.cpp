@@ -1,4 +1,6 @@
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -27,9 +29,19 @@ asio::awaitable<boost::system::error_code> tls_handshake(tls_stream& stream,
         co_return boost::system::error_code{};
     }
     const auto classified = classify(error);
-    co_return classified == errc::timeout || classified == errc::cancelled
-        ? classified
-        : make_error_code(errc::tls_failure);
+    if (classified == errc::timeout || classified == errc::cancelled) {
+        co_return classified;
+    }
+    // A rejected chain or host name is worth its own code: the fix is a CA
+    // file or a URL, not a retry.
+    const bool verify_failed = error.category() == asio::error::get_ssl_category() &&
+                               ERR_GET_REASON(error.value()) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+    const bool verifying = (SSL_get_verify_mode(stream.native_handle()) & SSL_VERIFY_PEER) != 0;
+    if (verify_failed ||
+        (verifying && SSL_get_verify_result(stream.native_handle()) != X509_V_OK)) {
+        co_return make_error_code(errc::untrusted_certificate);
+    }
+    co_return make_error_code(errc::tls_failure);
 }
 
 }  // namespace podsession::net::detail

@@ -137,6 +137,7 @@ provider_error classify_transport(api_operation operation, const boost::system::
     // because the HTTP layer reports connect and read timeouts alike.
     const auto cause = net::classify(error);
     const bool never_sent = cause == net::errc::connect_failed || cause == net::errc::tls_failure ||
+                            cause == net::errc::untrusted_certificate ||
                             cause == net::errc::invalid_url;
     const bool may_have_created = operation == api_operation::create_pod && !never_sent;
 
@@ -144,6 +145,11 @@ provider_error classify_transport(api_operation operation, const boost::system::
     classified.code = make_error_code(may_have_created ? errc::unknown_outcome : errc::transient);
     classified.message =
         "RunPod " + std::string{to_string(operation)} + " failed: " + cause.message();
+    if (cause == net::errc::untrusted_certificate) {
+        classified.message +=
+            " (no trusted CA signed it, it expired, or it does not cover the host name); check "
+            "the CA file given with --runpod-ca-file and the base URL";
+    }
     return classified;
 }
 

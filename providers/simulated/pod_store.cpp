@@ -28,6 +28,8 @@ constexpr std::string_view no_capacity_detail =
 // does connect to a tcp port reaches nothing beyond this machine.
 constexpr std::string_view simulated_public_ip = "127.0.0.1";
 constexpr std::string_view simulated_data_center = "US-KS-2";
+constexpr std::string_view insufficient_balance_detail =
+    "Your account balance is too low to deploy this pod. Add funds and try again.";
 
 std::string_view title_of(unsigned status) {
     switch (status) {
@@ -486,6 +488,9 @@ outcome pod_store::create(std::string_view body) {
     if (error || !parsed.is_object()) {
         return problem(400, "the request body is not a JSON object");
     }
+    if (balance_empty_) {
+        return problem(402, insufficient_balance_detail);
+    }
     return add(parsed.as_object(), true);
 }
 
@@ -545,6 +550,9 @@ outcome pod_store::act(std::string_view id, std::string_view body) {
     if (name == "terminate") {
         pod->deleted = true;
         return outcome{204, {}};
+    }
+    if (name == "start" && balance_empty_) {
+        return problem(402, insufficient_balance_detail);
     }
     if (name == "stop") {
         pod->pinned = pod_status::exited;
@@ -682,6 +690,85 @@ std::optional<pod_status> pod_store::status_of(std::string_view id) {
         if (pod.id == id) {
             return status_at(pod, options_.now());
         }
+    }
+    return std::nullopt;
+}
+
+outcome pod_store::admin_set_balance(std::string_view body) {
+    boost::system::error_code error;
+    const auto parsed = json::parse(body, error);
+    const auto* object = !error ? parsed.if_object() : nullptr;
+    const auto* empty = object != nullptr ? object->if_contains("empty") : nullptr;
+    const auto* pods = object != nullptr ? object->if_contains("pods") : nullptr;
+    if (empty == nullptr || !empty->is_bool() || (pods != nullptr && !pods->is_string())) {
+        return problem(422,
+                       "a body {\"empty\": boolean, \"pods\": \"stop\" | \"terminate\" | "
+                       "\"keep\"} is required");
+    }
+    auto effect = balance_effect::stop;
+    if (pods != nullptr) {
+        const auto parsed_effect = parse_balance_effect(pods->as_string());
+        if (!parsed_effect) {
+            return problem(422, "\"pods\" must be stop, terminate or keep");
+        }
+        effect = *parsed_effect;
+    }
+    set_balance_empty(empty->as_bool(), effect);
+    return outcome{204, {}};
+}
+
+void pod_store::set_balance_empty(bool empty, balance_effect effect) {
+    balance_empty_ = empty;
+    if (!empty || effect == balance_effect::keep) {
+        return;
+    }
+    const auto now = options_.now();
+    for (auto& pod : pods_) {
+        const auto status = status_at(pod, now);
+        if (pod.deleted || status == pod_status::exited) {
+            continue;
+        }
+        if (effect == balance_effect::terminate) {
+            pod.deleted = true;
+        } else {
+            pod.pinned = pod_status::exited;
+        }
+    }
+}
+
+std::optional<std::string> pod_store::name_of(std::string_view id) const {
+    for (const auto& pod : pods_) {
+        if (pod.id == id) {
+            const auto* name = pod.spec.if_contains("name");
+            return name != nullptr && name->is_string() ? std::string{name->as_string()}
+                                                        : std::string{};
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> pod_store::live_pod_ids(std::string_view prefix) const {
+    std::vector<std::string> ids;
+    for (const auto& pod : pods_) {
+        const auto* name = pod.spec.if_contains("name");
+        const std::string_view text =
+            name != nullptr && name->is_string() ? std::string_view{name->as_string()} : "";
+        if (!pod.deleted && text.starts_with(prefix)) {
+            ids.push_back(pod.id);
+        }
+    }
+    return ids;
+}
+
+std::optional<balance_effect> parse_balance_effect(std::string_view text) {
+    if (text == "keep") {
+        return balance_effect::keep;
+    }
+    if (text == "stop") {
+        return balance_effect::stop;
+    }
+    if (text == "terminate") {
+        return balance_effect::terminate;
     }
     return std::nullopt;
 }

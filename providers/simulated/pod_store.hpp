@@ -49,6 +49,12 @@ struct store_options {
     std::uint64_t seed = 0;
 };
 
+// The action RunPod takes on running pods when the account's balance runs out.
+enum class balance_effect { keep, stop, terminate };
+
+// Parses `keep`, `stop` or `terminate`.
+[[nodiscard]] std::optional<balance_effect> parse_balance_effect(std::string_view text);
+
 // The result of a store operation: an HTTP status and a JSON body, which is
 // a problem document (`ErrorResponse`) for a status of 400 or more and empty
 // for 204.
@@ -90,6 +96,18 @@ class pod_store {
     [[nodiscard]] outcome admin_set_capacity(std::string_view body);
     // Every pod, deleted ones included (with `"deleted": true`).
     [[nodiscard]] boost::json::array admin_pods();
+    // `{"empty": true, "pods": "stop"}` empties the account's balance: creates
+    // and starts fail with 402 until `{"empty": false}`, and every live pod is
+    // stopped, terminated or kept (`pods`: stop, terminate or keep).
+    [[nodiscard]] outcome admin_set_balance(std::string_view body);
+    void set_balance_empty(bool empty, balance_effect effect);
+    [[nodiscard]] bool balance_empty() const noexcept { return balance_empty_; }
+
+    // The name of a pod, deleted or not; nothing for an unknown id.
+    [[nodiscard]] std::optional<std::string> name_of(std::string_view id) const;
+    // The ids of live pods whose name starts with `prefix` (all for an empty
+    // prefix).
+    [[nodiscard]] std::vector<std::string> live_pod_ids(std::string_view prefix) const;
 
     // The current status of a pod, for tests; nothing for an unknown id.
     [[nodiscard]] std::optional<crd::pod_status> status_of(std::string_view id);
@@ -110,6 +128,7 @@ class pod_store {
     std::mt19937_64 random_;
     std::set<std::string, std::less<>> unavailable_gpus_;
     std::vector<pod> pods_;
+    bool balance_empty_ = false;
 };
 
 }  // namespace podsession::providers::simulated

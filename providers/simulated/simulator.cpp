@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <deque>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -56,31 +57,6 @@ outcome unauthorized(const net::server_request& request) {
 
 }  // namespace
 
-asio::awaitable<std::optional<net::reply>> fault_script::before(operation,
-                                                                const net::server_request&) {
-    co_return std::nullopt;
-}
-
-asio::awaitable<void> fault_script::after(operation, const net::server_request&, net::reply&) {
-    co_return;
-}
-
-std::string_view to_string(operation value) {
-    switch (value) {
-        case operation::create_pod:
-            return "createPod";
-        case operation::list_pods:
-            return "listPods";
-        case operation::get_pod:
-            return "getPod";
-        case operation::delete_pod:
-            return "deletePod";
-        case operation::pod_action:
-            return "podAction";
-    }
-    return "unknown";
-}
-
 std::vector<rate_limit_policy> default_rate_limits() {
     using std::chrono::seconds;
     return {{"minute", 600, seconds{60}},
@@ -88,21 +64,42 @@ std::vector<rate_limit_policy> default_rate_limits() {
             {"day", 500'000, seconds{86'400}}};
 }
 
+// How many requests `/_sim/requests` keeps, the oldest dropped first.
+constexpr std::size_t request_log_limit = 10'000;
+
 struct simulator::state {
     simulator_options options;
     pod_store store;
+    fault_rules rules;
     std::map<operation, std::size_t> calls;
     std::vector<exchange_record> exchanges;
+    std::deque<request_record> requests;
 
     // Fixed windows that start with the first request after the last one ended.
     struct window_usage {
         sim_clock::time_point started{};
         std::int64_t used = 0;
+        // Requests rejected with 429 because this window was exhausted.
+        std::uint64_t rejected = 0;
     };
     std::vector<window_usage> usage;
 
     explicit state(simulator_options options_)
-        : options{std::move(options_)}, store{options.store}, usage(options.rate_limits.size()) {}
+        : options{std::move(options_)},
+          store{options.store},
+          rules{store, options.initial_faults},
+          usage(options.rate_limits.size()) {}
+
+    void log_request(operation called, const net::reply& reply, sim_clock::time_point received) {
+        if (requests.size() >= request_log_limit) {
+            requests.pop_front();
+        }
+        requests.push_back({.called = called,
+                            .status = reply.message.status,
+                            .dropped = reply.mode == net::reply_mode::close_without_reply,
+                            .received = received,
+                            .answered = store.now()});
+    }
 
     // Sets the rate limit headers on `message`. With `consume`, also counts
     // the request against every window and returns the seconds to wait when
@@ -122,6 +119,7 @@ struct simulator::state {
                 std::chrono::ceil<std::chrono::seconds>(window.started + policy.length - now);
             if (window.used >= policy.quota) {
                 wait = std::max(wait.value_or(reset), reset);
+                window.rejected += consume ? 1 : 0;
             } else if (consume) {
                 ++window.used;
             }
@@ -162,6 +160,7 @@ namespace {
 asio::awaitable<net::reply> serve_api(std::shared_ptr<simulator::state> self, operation called,
                                       net::server_request& request) {
     ++self->calls[called];
+    const auto received = self->store.now();
 
     // Authenticate, then count the request against the quota.
     net::reply result{net::response{}};
@@ -172,14 +171,20 @@ asio::awaitable<net::reply> serve_api(std::shared_ptr<simulator::state> self, op
         result = to_response(unauthorized(request));
     } else {
         std::optional<net::reply> replaced;
+        if (!wait && self->options.faults) {
+            replaced = co_await self->options.faults->before(called, request);
+        }
+        if (!wait && !replaced) {
+            replaced = co_await self->rules.before(called, request);
+        }
         if (wait) {
             result = to_response(problem(429, "rate limit exceeded"));
             result.message.headers.set(http::field::retry_after, std::to_string(wait->count()));
-        } else if (self->options.faults &&
-                   (replaced = co_await self->options.faults->before(called, request))) {
+        } else if (replaced) {
             result = std::move(*replaced);
         } else {
             result = to_response(self->apply(called, request));
+            co_await self->rules.after(called, request, result);
             if (self->options.faults) {
                 co_await self->options.faults->after(called, request, result);
             }
@@ -191,6 +196,7 @@ asio::awaitable<net::reply> serve_api(std::shared_ptr<simulator::state> self, op
 
     spdlog::debug("simulated RunPod request operation={} status={}", to_string(called),
                   result.message.status);
+    self->log_request(called, result, received);
     if (self->options.record_exchanges) {
         exchange_record record{.called = called,
                                .method = std::string{http::to_string(request.message.method)},
@@ -225,6 +231,44 @@ json::object to_json(const exchange_record& record) {
 
 namespace {
 
+std::int64_t epoch_milliseconds(sim_clock::time_point time) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+json::object to_json(const request_record& record) {
+    return json::object{{"operation", to_string(record.called)},
+                        {"status", record.status},
+                        {"dropped", record.dropped},
+                        {"receivedMs", epoch_milliseconds(record.received)},
+                        {"answeredMs", epoch_milliseconds(record.answered)}};
+}
+
+// GET lists the rules, PUT replaces them, POST appends to them, DELETE
+// removes them all.
+net::reply serve_faults(simulator::state& self, const net::server_request& request) {
+    const auto method = request.message.method;
+    if (method == http::verb::delete_) {
+        self.rules.replace(fault_plan{.seed = self.rules.plan().seed, .rules = {}});
+        spdlog::info("fault rules removed");
+        return to_response(outcome{204, {}});
+    }
+    if (method != http::verb::get) {
+        auto plan = parse_fault_plan(request.message.body);
+        if (!plan) {
+            return to_response(problem(422, "invalid fault plan: " + plan.error()));
+        }
+        const auto count = plan->rules.size();
+        if (method == http::verb::put) {
+            self.rules.replace(std::move(*plan));
+        } else {
+            self.rules.append(std::move(plan->rules));
+        }
+        spdlog::info("fault rules {} rules={}", method == http::verb::put ? "replaced" : "added",
+                     count);
+    }
+    return to_response(outcome{200, json::serialize(to_json(self.rules.plan()))});
+}
+
 asio::awaitable<net::reply> serve_admin(std::shared_ptr<simulator::state> self,
                                         std::string_view action, net::server_request& request) {
     if (!has_valid_key(request, self->options.api_key)) {
@@ -237,8 +281,33 @@ asio::awaitable<net::reply> serve_admin(std::shared_ptr<simulator::state> self,
             const auto found = self->calls.find(called);
             calls[to_string(called)] = found != self->calls.end() ? found->second : 0;
         }
-        json::object body{{"pods", self->store.admin_pods()}, {"calls", std::move(calls)}};
+        json::array limits;
+        for (std::size_t i = 0; i < self->usage.size(); ++i) {
+            const auto& policy = self->options.rate_limits[i];
+            limits.push_back(json::object{{"name", policy.name},
+                                          {"quota", policy.quota},
+                                          {"windowSeconds", policy.length.count()},
+                                          {"rejected", self->usage[i].rejected}});
+        }
+        json::object body{{"pods", self->store.admin_pods()},
+                          {"calls", std::move(calls)},
+                          {"rateLimits", std::move(limits)},
+                          {"balanceEmpty", self->store.balance_empty()}};
         co_return to_response(outcome{200, json::serialize(body)});
+    }
+    if (action == "balance") {
+        co_return to_response(self->store.admin_set_balance(request.message.body));
+    }
+    if (action == "faults") {
+        co_return serve_faults(*self, request);
+    }
+    if (action == "requests") {
+        json::array requests;
+        for (const auto& record : self->requests) {
+            requests.push_back(to_json(record));
+        }
+        co_return to_response(
+            outcome{200, json::serialize(json::object{{"requests", std::move(requests)}})});
     }
     if (action == "add") {
         co_return to_response(self->store.admin_add(request.message.body));
@@ -284,6 +353,12 @@ net::router make_routes(const std::shared_ptr<simulator::state>& self) {
     admin(http::verb::put, "/_sim/pods/{id}/status", "status");
     admin(http::verb::put, "/_sim/capacity", "capacity");
     admin(http::verb::get, "/_sim/exchanges", "exchanges");
+    admin(http::verb::put, "/_sim/balance", "balance");
+    admin(http::verb::get, "/_sim/requests", "requests");
+    for (const auto method :
+         {http::verb::get, http::verb::put, http::verb::post, http::verb::delete_}) {
+        admin(method, "/_sim/faults", "faults");
+    }
 
     routes.set_error_responder([self](unsigned status, const net::server_request&) {
         auto message = to_response(
@@ -325,11 +400,23 @@ void simulator::stop() {
 }
 
 std::string simulator::base_url() const {
-    return endpoint_ ? "http://" + net::format_endpoint(*endpoint_) : std::string{};
+    if (!endpoint_) {
+        return {};
+    }
+    const bool tls = state_->options.server.tls.has_value();
+    return (tls ? "https://" : "http://") + net::format_endpoint(*endpoint_);
 }
 
 pod_store& simulator::store() noexcept {
     return state_->store;
+}
+
+fault_rules& simulator::faults() noexcept {
+    return state_->rules;
+}
+
+const std::deque<request_record>& simulator::requests() const noexcept {
+    return state_->requests;
 }
 
 std::map<operation, std::size_t> simulator::call_counts() const {

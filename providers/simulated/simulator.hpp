@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,36 +18,10 @@
 #include <boost/system/result.hpp>
 
 #include "net/server.hpp"
+#include "providers/simulated/faults.hpp"
 #include "providers/simulated/pod_store.hpp"
 
 namespace podsession::providers::simulated {
-
-// The RunPod API operations the simulator serves, named as RunPod's
-// specification names them (`to_string`).
-enum class operation { create_pod, list_pods, get_pod, delete_pod, pod_action };
-
-[[nodiscard]] std::string_view to_string(operation value);
-
-// The extension point for scripted faults (a 500 after a create, a lost
-// response, listing lag, 429 bursts, slow responses). Both hooks run on the
-// simulator's executor for every authenticated RunPod API request.
-class fault_script {
-  public:
-    virtual ~fault_script() = default;
-
-    // Runs before the pod store receives the request. A reply returned here is sent
-    // instead and the request has no effect. May wait (co_await a timer) to
-    // simulate a slow API.
-    [[nodiscard]] virtual boost::asio::awaitable<std::optional<net::reply>> before(
-        operation operation, const net::server_request& request);
-
-    // Runs after the pod store applied the request, with the reply about to be
-    // sent, which it may replace: a 500 although the pod exists, or
-    // `net::reply_mode::close_without_reply` for a lost response.
-    [[nodiscard]] virtual boost::asio::awaitable<void> after(operation operation,
-                                                             const net::server_request& request,
-                                                             net::reply& reply);
-};
 
 // One quota window of the simulated rate limit.
 struct rate_limit_policy {
@@ -67,8 +42,24 @@ struct simulator_options {
     // Keeps every RunPod API request and response body for `/_sim/exchanges`.
     // They contain env values: for tests only.
     bool record_exchanges = false;
+    // A fault script of the caller's, run before the scripted rules.
     std::shared_ptr<fault_script> faults;
+    // The scripted rules to start with (`simulate-runpod --faults FILE`);
+    // `/_sim/faults` changes them at run time.
+    fault_plan initial_faults;
+    // With `server.tls` set, the simulator serves HTTPS.
     net::server_options server;
+};
+
+// A RunPod API request as `/_sim/requests` lists it, for tests that check
+// when requests arrived.
+struct request_record {
+    operation called;
+    unsigned status = 0;
+    // The connection was closed without a response.
+    bool dropped = false;
+    sim_clock::time_point received;
+    sim_clock::time_point answered;
 };
 
 // A recorded request and response of the RunPod API.
@@ -93,11 +84,18 @@ struct exchange_record {
 //
 // The administration API, behind the same key, lives under `/_sim/`, which no
 // RunPod path can clash with:
-//   GET  /_sim/state              every pod (deleted ones too) and call counts
+//   GET  /_sim/state              every pod (deleted ones too), call counts,
+//                                 requests rejected per rate limit window
 //   POST /_sim/pods               add a pod directly (an orphan, another
 //                                 controller's pod); see `pod_store::admin_add`
 //   PUT  /_sim/pods/{id}/status   pin a status: {"status": "ERROR"}
 //   PUT  /_sim/capacity           {"gpuId": "...", "available": false}
+//   PUT  /_sim/balance            {"empty": true, "pods": "stop"}
+//   GET  /_sim/faults             the fault rules with their counters
+//   PUT  /_sim/faults             replace the rules (a fault plan, JSON)
+//   POST /_sim/faults             append the rules of a fault plan
+//   DELETE /_sim/faults           remove every rule
+//   GET  /_sim/requests           the last requests with their times
 //   GET  /_sim/exchanges          recorded bodies, with `record_exchanges`
 class simulator {
   public:
@@ -114,10 +112,13 @@ class simulator {
         const boost::asio::ip::tcp::endpoint& endpoint);
     void stop();
 
-    // `http://ADDR:PORT` of the bound endpoint; empty before `listen`.
+    // `http://ADDR:PORT`, or `https://` with TLS, of the bound endpoint;
+    // empty before `listen`.
     [[nodiscard]] std::string base_url() const;
 
     [[nodiscard]] pod_store& store() noexcept;
+    [[nodiscard]] fault_rules& faults() noexcept;
+    [[nodiscard]] const std::deque<request_record>& requests() const noexcept;
     // Requests per operation, authenticated or not.
     [[nodiscard]] std::map<operation, std::size_t> call_counts() const;
     [[nodiscard]] const std::vector<exchange_record>& exchanges() const noexcept;

@@ -19,6 +19,7 @@
 
 #include "net/client.hpp"
 #include "net/error.hpp"
+#include "net/server.hpp"
 #include "tests/net/run_task.hpp"
 
 namespace podsession::net {
@@ -161,19 +162,19 @@ TEST_F(tls_test, accepts_certificate_from_given_ca) {
 TEST_F(tls_test, rejects_certificate_unknown_to_system_store) {
     const auto answer = fetch(*right_, tls_options{});
     ASSERT_FALSE(answer);
-    EXPECT_EQ(answer.error(), errc::tls_failure);
+    EXPECT_EQ(answer.error(), errc::untrusted_certificate);
 }
 
 TEST_F(tls_test, rejects_certificate_from_other_ca) {
     const auto answer = fetch(*right_, trusting(*other_));
     ASSERT_FALSE(answer);
-    EXPECT_EQ(answer.error(), errc::tls_failure);
+    EXPECT_EQ(answer.error(), errc::untrusted_certificate);
 }
 
 TEST_F(tls_test, rejects_certificate_for_other_host) {
     const auto answer = fetch(*wrong_host_, trusting(*wrong_host_));
     ASSERT_FALSE(answer);
-    EXPECT_EQ(answer.error(), errc::tls_failure);
+    EXPECT_EQ(answer.error(), errc::untrusted_certificate);
 }
 
 TEST_F(tls_test, insecure_skip_accepts_unknown_certificate) {
@@ -193,6 +194,72 @@ TEST_F(tls_test, missing_ca_file_throws_with_its_name) {
         EXPECT_NE(std::string{error.what()}.find("/nonexistent/podsession-ca.pem"),
                   std::string::npos);
     }
+}
+
+// The project's own server with a TLS identity, as `podsession
+// simulate-runpod --tls-cert --tls-key` runs it.
+class https_server_test : public tls_test {
+  protected:
+    boost::system::result<response> fetch_from_server(const certificate& identity,
+                                                      tls_options options) {
+        router routes;
+        routes.add(http::verb::get, "/hello", [](server_request&) -> asio::awaitable<reply> {
+            co_return reply{make_response(200, "hello over TLS")};
+        });
+        server_options settings;
+        settings.tls = server_tls_options{identity.certificate_file, identity.key_file};
+        server https{io_.get_executor(), std::move(routes), settings};
+        const auto bound = https.listen(tcp::endpoint{asio::ip::address_v4::loopback(), 0});
+        EXPECT_TRUE(bound);
+
+        client_options client_settings;
+        client_settings.tls = std::move(options);
+        auto answer = [&] {
+            client http{io_.get_executor(), "https://127.0.0.1:" + std::to_string(bound->port()),
+                        client_settings};
+            request message;
+            message.target = "/hello";
+            auto first = run_task(io_, http.send(message));
+            if (first) {
+                // A second request reuses the kept-alive TLS connection.
+                first = run_task(io_, http.send(std::move(message)));
+            }
+            return first;
+        }();
+        https.stop();
+        io_.run_for(std::chrono::milliseconds{200});
+        return answer;
+    }
+};
+
+TEST_F(https_server_test, serves_client_that_trusts_its_ca) {
+    const auto answer = fetch_from_server(*right_, trusting(*right_));
+    ASSERT_TRUE(answer) << answer.error().message();
+    EXPECT_EQ(answer->status, 200U);
+    EXPECT_EQ(answer->body, "hello over TLS");
+}
+
+TEST_F(https_server_test, client_without_its_ca_fails_verification) {
+    const auto answer = fetch_from_server(*right_, tls_options{});
+    ASSERT_FALSE(answer);
+    EXPECT_EQ(answer.error(), errc::untrusted_certificate);
+}
+
+TEST_F(https_server_test, missing_certificate_throws_with_its_name) {
+    server_options settings;
+    settings.tls = server_tls_options{"/nonexistent/podsession.crt", right_->key_file};
+    try {
+        server https{io_.get_executor(), router{}, settings};
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string{error.what()}.find("/nonexistent/podsession.crt"), std::string::npos);
+    }
+}
+
+TEST_F(https_server_test, key_of_other_certificate_throws) {
+    server_options settings;
+    settings.tls = server_tls_options{right_->certificate_file, other_->key_file};
+    EXPECT_THROW((server{io_.get_executor(), router{}, settings}), std::runtime_error);
 }
 
 }  // namespace

@@ -3,13 +3,21 @@
 
 #include "providers/runpod/client.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <tuple>
 
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
 #include "providers/simulated/simulator.hpp"
@@ -87,8 +95,44 @@ class runpod_client_test : public ::testing::Test {
         options.base_url = simulator_.base_url;
         options.api_key = api_key.empty() ? simulator_.api_key : api_key;
         options.http.read_timeout = 5s;
+        options.timing = manual_timing();
+        options.max_rate_limit_wait = max_rate_limit_wait_;
         client_ = std::make_unique<client>(io_.get_executor(), std::move(options));
         return *client_;
+    }
+
+    // Time that moves only when the client sleeps. Each sleep is recorded and
+    // moves the client's clock and the simulator's clock to its end, unless
+    // another sleep already moved them further, so that requests sleeping
+    // side by side take the time of the longest, as they would in real time.
+    client_timing manual_timing() {
+        client_timing timing;
+        timing.now = [this] { return steady_now_; };
+        timing.sleep = [this](std::chrono::milliseconds delay) -> asio::awaitable<void> {
+            if (delay <= rate_limiter::probe_interval) {
+                // A wait for a response in flight, which arrives in real time.
+                asio::steady_timer pause{io_, 1ms};
+                co_await pause.async_wait(asio::use_awaitable);
+                co_return;
+            }
+            sleeps_.push_back(delay);
+            const auto wake_at = steady_now_ + delay;
+            co_await asio::post(io_.get_executor(), asio::use_awaitable);
+            if (wake_at > steady_now_) {
+                now_ += wake_at - steady_now_;
+                steady_now_ = wake_at;
+            }
+        };
+        timing.jitter_seed = 7;
+        return timing;
+    }
+
+    std::chrono::milliseconds total_sleep() const {
+        std::chrono::milliseconds total{0};
+        for (const auto delay : sleeps_) {
+            total += delay;
+        }
+        return total;
     }
 
     simulated::pod_store& store() { return simulator_.server->store(); }
@@ -98,6 +142,9 @@ class runpod_client_test : public ::testing::Test {
     asio::io_context io_;
     simulated::sim_clock::time_point now_ =
         simulated::sim_clock::time_point{} + std::chrono::hours{24 * 365 * 56};
+    rate_limiter::clock::time_point steady_now_ = rate_limiter::clock::time_point{} + 1h;
+    std::vector<std::chrono::milliseconds> sleeps_;
+    std::chrono::milliseconds max_rate_limit_wait_{30s};
     std::shared_ptr<scripted_faults> faults_;
     simulated::in_process_simulator simulator_;
     std::unique_ptr<client> client_;
@@ -357,27 +404,233 @@ TEST_F(runpod_client_test, unknown_route_is_problem_document) {
     }
 }
 
-class exhausted_quota_test : public runpod_client_test {
+class small_quota_test : public runpod_client_test {
     void configure(simulated::simulator_options& options) override {
         options.rate_limits = {{"minute", 2, 60s}};
+        max_rate_limit_wait_ = 2min;
     }
 };
 
-TEST_F(exhausted_quota_test, third_call_in_window_is_rate_limited) {
+TEST_F(small_quota_test, waits_for_window_reset_instead_of_sending) {
+    auto& runpod = provider();
+    ASSERT_TRUE(run_task(io_, runpod.list_pods()));
+    ASSERT_TRUE(run_task(io_, runpod.list_pods()));
+    EXPECT_EQ(runpod.limiter().available("minute"), 0);
+
+    const auto third = run_task(io_, runpod.list_pods());
+
+    ASSERT_TRUE(third) << third.error().message;
+    EXPECT_GE(total_sleep(), 60s);
+    EXPECT_EQ(simulator_.server->call_counts()[simulated::operation::list_pods], 3U);
+    for (const auto& exchange : simulator_.server->exchanges()) {
+        EXPECT_NE(exchange.status, 429U);
+    }
+}
+
+TEST_F(small_quota_test, concurrent_reads_stay_within_quota) {
+    // The last reads wait four windows or more: a window that resets while a
+    // request is in flight counts that request against the new window too.
+    max_rate_limit_wait_ = 10min;
+    auto& runpod = provider();
+    const auto started = steady_now_;
+    constexpr int reads = 9;
+    int succeeded = 0;
+    int finished = 0;
+    for (int i = 0; i < reads; ++i) {
+        asio::co_spawn(io_, runpod.list_pods(),
+                       [&](std::exception_ptr failure, result<std::vector<crd::observed_pod>> got) {
+                           ++finished;
+                           if (!failure && got) {
+                               ++succeeded;
+                           }
+                       });
+    }
+    run_task(io_, [&]() -> asio::awaitable<void> {
+        while (finished < reads) {
+            co_await asio::post(io_.get_executor(), asio::use_awaitable);
+        }
+    }());
+
+    EXPECT_EQ(succeeded, reads);
+    EXPECT_EQ(simulator_.server->call_counts()[simulated::operation::list_pods],
+              static_cast<std::size_t>(reads));
+    for (const auto& exchange : simulator_.server->exchanges()) {
+        EXPECT_NE(exchange.status, 429U);
+    }
+    // Nine requests at two per minute take four window resets.
+    EXPECT_GE(steady_now_ - started, 4 * 60s);
+}
+
+class hourly_quota_test : public runpod_client_test {
+    void configure(simulated::simulator_options& options) override {
+        options.rate_limits = {{"hour", 2, 3600s}};
+    }
+};
+
+TEST_F(hourly_quota_test, long_wait_fails_unsent) {
     auto& runpod = provider();
     ASSERT_TRUE(run_task(io_, runpod.list_pods()));
     ASSERT_TRUE(run_task(io_, runpod.list_pods()));
 
-    now_ += 15s;
     const auto limited = run_task(io_, runpod.list_pods());
 
     ASSERT_FALSE(limited);
     EXPECT_TRUE(limited.error().is(errc::rate_limited));
-    EXPECT_EQ(limited.error().retry_after, 45s);
-    EXPECT_EQ(runpod.last_rate_limit().find("minute")->remaining, 0);
+    EXPECT_EQ(limited.error().http_status, 0);
+    ASSERT_TRUE(limited.error().retry_after);
+    EXPECT_GT(*limited.error().retry_after, 3500s);
+    EXPECT_EQ(simulator_.server->call_counts()[simulated::operation::list_pods], 2U);
+    EXPECT_TRUE(sleeps_.empty());
+}
 
-    now_ += 45s;
-    EXPECT_TRUE(run_task(io_, runpod.list_pods()));
+TEST_F(runpod_client_test, retry_after_holds_back_every_request) {
+    std::vector<simulated::sim_clock::time_point> arrivals;
+    std::vector<simulated::sim_clock::time_point> limited_at;
+    faults_->on_before = [&](simulated::operation, const net::server_request&) {
+        arrivals.push_back(now_);
+        if (limited_at.size() >= 3) {
+            return std::optional<net::reply>{};
+        }
+        limited_at.push_back(now_);
+        auto reply = problem_reply(429, "slow down");
+        reply.message.headers.set(net::http::field::retry_after, "7");
+        return std::optional{std::move(reply)};
+    };
+    auto& runpod = provider();
+
+    int finished = 0;
+    int succeeded = 0;
+    for (int i = 0; i < 3; ++i) {
+        asio::co_spawn(io_, runpod.list_pods(),
+                       [&](std::exception_ptr failure, result<std::vector<crd::observed_pod>> got) {
+                           ++finished;
+                           succeeded += !failure && got ? 1 : 0;
+                       });
+    }
+    run_task(io_, [&]() -> asio::awaitable<void> {
+        while (finished < 3) {
+            co_await asio::post(io_.get_executor(), asio::use_awaitable);
+        }
+    }());
+
+    EXPECT_EQ(succeeded, 3);
+    ASSERT_EQ(limited_at.size(), 3U);
+    for (const auto limited : limited_at) {
+        for (const auto arrival : arrivals) {
+            EXPECT_FALSE(arrival > limited && arrival < limited + 7s)
+                << "a request arrived " << (arrival - limited) / 1ms << " ms after a 429";
+        }
+    }
+}
+
+TEST_F(runpod_client_test, reads_retry_transient_failures_with_backoff) {
+    int failures_left = 2;
+    faults_->on_before = [&](simulated::operation, const net::server_request&) {
+        if (failures_left == 0) {
+            return std::optional<net::reply>{};
+        }
+        --failures_left;
+        return std::optional{problem_reply(503, "busy")};
+    };
+
+    const auto listed = run_task(io_, provider().list_pods());
+
+    ASSERT_TRUE(listed) << listed.error().message;
+    EXPECT_EQ(simulator_.server->call_counts()[simulated::operation::list_pods], 3U);
+    ASSERT_EQ(sleeps_.size(), 2U);
+    EXPECT_GE(sleeps_[0], 125ms);
+    EXPECT_LE(sleeps_[0], 250ms);
+    EXPECT_GE(sleeps_[1], 250ms);
+    EXPECT_LE(sleeps_[1], 500ms);
+}
+
+TEST_F(runpod_client_test, reads_stop_after_max_attempts) {
+    faults_->on_before = [](simulated::operation, const net::server_request&) {
+        return std::optional{problem_reply(500, "down")};
+    };
+
+    const auto fetched = run_task(io_, provider().get_pod("abc"));
+
+    ASSERT_FALSE(fetched);
+    EXPECT_TRUE(fetched.error().is(errc::transient));
+    EXPECT_EQ(simulator_.server->call_counts()[simulated::operation::get_pod], 4U);
+    EXPECT_EQ(sleeps_.size(), 3U);
+}
+
+TEST_F(runpod_client_test, creates_are_never_sent_twice) {
+    for (const unsigned status : {500U, 503U, 429U}) {
+        SCOPED_TRACE(status);
+        faults_->on_before = [&](simulated::operation, const net::server_request&) {
+            return std::optional{problem_reply(status, "scripted")};
+        };
+        const auto before = simulator_.server->call_counts()[simulated::operation::create_pod];
+
+        const auto created = run_task(io_, provider().create_pod(make_create_request()));
+
+        ASSERT_FALSE(created);
+        EXPECT_EQ(simulator_.server->call_counts()[simulated::operation::create_pod], before + 1);
+    }
+}
+
+TEST_F(runpod_client_test, lost_delete_response_retries_to_not_found) {
+    auto& runpod = provider();
+    const auto created = run_task(io_, runpod.create_pod(make_create_request()));
+    ASSERT_TRUE(created) << created.error().message;
+    bool dropped = false;
+    faults_->on_after = [&](simulated::operation operation, net::reply& reply) {
+        if (operation == simulated::operation::delete_pod && !dropped) {
+            dropped = true;
+            reply.mode = net::reply_mode::close_without_reply;
+        }
+    };
+
+    const auto terminated = run_task(io_, runpod.terminate_pod(created->id));
+
+    ASSERT_FALSE(terminated);
+    EXPECT_TRUE(terminated.error().is(errc::not_found));
+    EXPECT_EQ(simulator_.server->call_counts()[simulated::operation::delete_pod], 2U);
+    EXPECT_EQ(store().status_of(created->id), crd::pod_status::terminated);
+}
+
+TEST_F(runpod_client_test, rotated_key_file_applies_without_restart) {
+    const auto directory = std::filesystem::temp_directory_path() /
+                           ("podsession-key-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(directory);
+    const auto key_file = directory / "runpod-api-key";
+    const auto write_key = [&](const std::string& key) {
+        // A new file renamed over the old one, as a Secret volume updates.
+        const auto staged = directory / "staged";
+        std::ofstream{staged} << key << "\n";
+        std::filesystem::rename(staged, key_file);
+    };
+    write_key("rpa_STALE_KEY_0123456789");
+    client_options options;
+    options.base_url = simulator_.base_url;
+    options.api_key_file = key_file;
+    options.timing = manual_timing();
+    client runpod{io_.get_executor(), std::move(options)};
+
+    const auto rejected = run_task(io_, runpod.list_pods());
+    write_key(simulator_.api_key);
+    const auto accepted = run_task(io_, runpod.list_pods());
+
+    ASSERT_FALSE(rejected);
+    EXPECT_TRUE(rejected.error().is(errc::unauthorized));
+    EXPECT_EQ(rejected.error().message.find("rpa_STALE_KEY"), std::string::npos);
+    ASSERT_TRUE(accepted) << accepted.error().message;
+    std::filesystem::remove_all(directory);
+}
+
+TEST_F(runpod_client_test, missing_key_file_throws_with_its_name) {
+    client_options options;
+    options.base_url = simulator_.base_url;
+    options.api_key_file = "/nonexistent/runpod-api-key";
+    try {
+        client runpod{io_.get_executor(), std::move(options)};
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string{error.what()}.find("/nonexistent/runpod-api-key"), std::string::npos);
+    }
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 
 #include "net/client.hpp"
 #include "providers/runpod/client.hpp"
+#include "providers/runpod/codec.hpp"
+#include "providers/simulated/faults.hpp"
 #include "providers/simulated/simulator.hpp"
 #include "tests/net/run_task.hpp"
 
@@ -50,11 +52,62 @@ void send_raw(asio::io_context& io, const simulated::in_process_simulator& simul
     }
 }
 
+providers::runpod::client_options client_options(std::string base_url, std::string api_key) {
+    providers::runpod::client_options options;
+    options.base_url = std::move(base_url);
+    options.api_key = std::move(api_key);
+    return options;
+}
+
+// Replies that only scripted faults produce: errors after an effect, 402 on an
+// empty balance, ignored deletes and actions, a lagging list, a 429 burst.
+void exercise_faults(asio::io_context& io, simulated::in_process_simulator& simulator,
+                     simulated::sim_clock::time_point& now) {
+    auto& faults = simulator.server->faults();
+    const auto install = [&](std::string_view text) {
+        auto plan = simulated::parse_fault_plan(text);
+        if (!plan) {
+            throw std::runtime_error{"invalid fault plan: " + plan.error()};
+        }
+        faults.replace(std::move(*plan));
+    };
+    providers::runpod::client runpod{io.get_executor(),
+                                     client_options(simulator.base_url, simulator.api_key)};
+
+    install(R"({"rules": [
+        {"operation": "createPod", "fault": "errorAfterEffect", "status": 500, "times": 1},
+        {"operation": "listPods", "fault": "listLag", "lagMs": 60000},
+        {"operation": "getPod", "fault": "error", "status": 503, "times": 1},
+        {"operation": "deletePod", "fault": "ignore", "times": 1},
+        {"operation": "podAction", "fault": "ignore"}]})");
+    (void)run_task(io, runpod.create_pod(make_request("psn-a-default-fault-00000006")));
+    (void)run_task(io, runpod.list_pods());
+    const auto created =
+        run_task(io, runpod.create_pod(make_request("psn-a-default-fault-00000007")));
+    if (!created) {
+        throw std::runtime_error{"create after the scripted 500 failed"};
+    }
+    (void)run_task(io, runpod.get_pod(created->id));
+    (void)run_task(io, runpod.terminate_pod(created->id));
+    send_raw(io, simulator, http::verb::post, "/v2/pods/" + created->id + "/action",
+             R"({"action": "stop"})");
+
+    install(R"({"rules": [{"fault": "error", "status": 429, "retryAfterSeconds": 1,
+                           "times": 1}]})");
+    send_raw(io, simulator, http::verb::get, "/v2/pods", "");
+
+    install(R"({"rules": []})");
+    simulator.server->store().set_balance_empty(true, simulated::balance_effect::stop);
+    (void)run_task(io, runpod.create_pod(make_request("psn-a-default-broke-00000008")));
+    now += 1s;
+    (void)run_task(io, runpod.list_pods());
+    simulator.server->store().set_balance_empty(false, simulated::balance_effect::keep);
+}
+
 void exercise(asio::io_context& io, simulated::in_process_simulator& simulator,
               simulated::sim_clock::time_point& now) {
-    providers::runpod::client runpod{
-        io.get_executor(),
-        {.base_url = simulator.base_url, .api_key = simulator.api_key, .http = {}}};
+    providers::runpod::client runpod{io.get_executor(),
+                                     client_options(simulator.base_url, simulator.api_key)};
     auto& store = simulator.server->store();
 
     // Creates: minimal, every optional field, awkward env.
@@ -115,11 +168,13 @@ void exercise(asio::io_context& io, simulated::in_process_simulator& simulator,
     (void)run_task(io, runpod.terminate_pod(minimal->id));
     (void)run_task(io, runpod.terminate_pod(minimal->id));
     (void)run_task(io, runpod.get_pod(minimal->id));
-    providers::runpod::client wrong_key{
-        io.get_executor(), {.base_url = simulator.base_url, .api_key = "wrong", .http = {}}};
+    providers::runpod::client wrong_key{io.get_executor(),
+                                        client_options(simulator.base_url, "wrong")};
     (void)run_task(io, wrong_key.list_pods());
     send_raw(io, simulator, http::verb::put, "/v2/pods", "{}");
     send_raw(io, simulator, http::verb::get, "/v2/pods/abc/unknown", "");
+
+    exercise_faults(io, simulator, now);
 }
 
 }  // namespace
@@ -142,10 +197,14 @@ int main(int argc, char** argv) {
     // A second simulator with a quota of one request per minute, for a 429.
     options.rate_limits = {{"minute", 1, 60s}};
     auto limited = simulated::start_in_process(io.get_executor(), options);
-    providers::runpod::client runpod{
-        io.get_executor(), {.base_url = limited.base_url, .api_key = limited.api_key, .http = {}}};
+    // The client would wait for the window instead of sending, so the second
+    // create goes out raw.
+    providers::runpod::client runpod{io.get_executor(),
+                                     client_options(limited.base_url, limited.api_key)};
     (void)run_task(io, runpod.list_pods());
-    (void)run_task(io, runpod.create_pod(make_request("psn-a-default-limited-00000005")));
+    send_raw(
+        io, limited, http::verb::post, "/v2/pods",
+        providers::runpod::encode_create_request(make_request("psn-a-default-limited-00000005")));
 
     json::array exchanges;
     for (const auto* source : {&simulator, &limited}) {

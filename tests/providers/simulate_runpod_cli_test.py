@@ -164,6 +164,46 @@ class simulate_runpod_cli_test(unittest.TestCase):
         self.assertEqual(process.wait(timeout=STOP_BOUND_SECONDS), 2)
         self.assertIn("--listen", process.stderr.read())
 
+    def test_loads_fault_file_and_quota_windows(self):
+        key = "rpa_cli_test_key_faults"
+        key_file = os.path.join(self.directory.name, "key")
+        faults_file = os.path.join(self.directory.name, "faults.yaml")
+        with open(key_file, "w", encoding="utf-8") as file:
+            file.write(key + "\n")
+        with open(faults_file, "w", encoding="utf-8") as file:
+            file.write("rules:\n"
+                       "  - {operation: listPods, fault: error, status: 503, times: 1}\n")
+        process, lines = self.start("--api-key-file", key_file, "--faults", faults_file,
+                                    "--rate-limit", "burst=3/60", "--rate-limit", "hour=100/3600")
+        base_url = "http://" + read_line(lines)
+
+        statuses = [call(base_url, "GET", "/v2/pods", key)[0] for _ in range(4)]
+        _, headers, _ = call(base_url, "GET", "/v2/pods/none", key)
+
+        self.assertEqual(statuses, [503, 200, 200, 429])
+        self.assertEqual(headers["RateLimit-Policy"], '"burst";q=3;w=60, "hour";q=100;w=3600')
+        _, _, state = call(base_url, "GET", "/_sim/state", key)
+        self.assertEqual([(window["name"], window["rejected"]) for window in state["rateLimits"]],
+                         [("burst", 2), ("hour", 0)])
+        _, _, faults = call(base_url, "GET", "/_sim/faults", key)
+        self.assertEqual(faults["rules"][0]["applied"], 1)
+        self.stop(process, signal.SIGTERM)
+
+    def test_rejects_invalid_fault_file_and_flags(self):
+        faults_file = os.path.join(self.directory.name, "faults.json")
+        with open(faults_file, "w", encoding="utf-8") as file:
+            file.write('{"rules": [{"fault": "error", "status": 600}]}')
+        for arguments, status, message in [
+                (["--faults", faults_file], 1, "rules[0].status: 600 is not"),
+                (["--faults", "/nonexistent/faults.yaml"], 1, "cannot read the fault file"),
+                (["--rate-limit", "minute=sixty/60"], 2, "NAME=QUOTA/SECONDS"),
+                (["--rate-limit", "minute=0/60"], 2, "quota of at least 1"),
+                (["--tls-cert", faults_file], 2, "--tls-cert and --tls-key go together")]:
+            with self.subTest(arguments=arguments):
+                process, _ = self.start(*arguments)
+                self.assertEqual(process.wait(timeout=STOP_BOUND_SECONDS), status)
+                self.assertIn(message, process.stderr.read())
+
 
 if __name__ == "__main__":
     PODSESSION, SCHEMA_FILE = sys.argv[1], sys.argv[2]

@@ -63,7 +63,10 @@ class simulator_schema_test(unittest.TestCase):
                          ("createPod", 429), ("listPods", 200), ("listPods", 401),
                          ("getPod", 200), ("getPod", 404), ("deletePod", 204),
                          ("deletePod", 404), ("podAction", 200), ("podAction", 204),
-                         ("podAction", 409)]:
+                         ("podAction", 409),
+                         # Replies of scripted faults.
+                         ("createPod", 500), ("createPod", 402), ("getPod", 503),
+                         ("listPods", 429)]:
             self.assertIn(expected, seen)
 
     def test_create_requests_match_create_pod_request(self):
