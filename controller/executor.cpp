@@ -91,7 +91,7 @@ void executor::mark_synced() {
 }
 
 void executor::request_resync() {
-    resync_timer_.cancel();
+    list_no_later_than(std::chrono::steady_clock::now());
 }
 
 asio::awaitable<void> executor::run() {
@@ -254,6 +254,7 @@ asio::awaitable<void> executor::process(record_ptr session) {
     const auto started = std::chrono::steady_clock::now();
     const auto now = clock_.now();
     const std::string key = session->key;
+    lift_expired_pause(now);
 
     const auto pods = pods_for(*session);
     auto fleet = usage();

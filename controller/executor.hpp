@@ -104,6 +104,11 @@ class executor final : public session_sink {
     boost::asio::awaitable<bool> verify(record_ptr session, const reconcile::verify_pod& planned);
     boost::asio::awaitable<bool> release(record_ptr session);
     boost::asio::awaitable<void> list_pods();
+    // Ends a 402 or 403 pause whose time is up; a 401 block waits for a good list.
+    void lift_expired_pause(crd::timestamp now);
+    void resume_writes(crd::timestamp now);
+    // Moves the next full pod list to `when` if that is earlier.
+    void list_no_later_than(std::chrono::steady_clock::time_point when);
 
     std::vector<crd::observed_pod> pods_for(const record& session) const;
     reconcile::fleet_usage usage() const;
@@ -127,6 +132,8 @@ class executor final : public session_sink {
     std::deque<std::string> queue_;
     boost::asio::steady_timer queue_signal_;
     boost::asio::steady_timer resync_timer_;
+    std::chrono::steady_clock::time_point next_list_at_ =
+        std::chrono::steady_clock::time_point::max();
     boost::asio::steady_timer workers_done_;
     std::size_t workers_running_ = 0;
     std::unique_ptr<deadline_timer> deadline_timer_;

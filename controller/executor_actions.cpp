@@ -66,7 +66,7 @@ void executor::block_provider(const providers::provider_error& error) {
         // Workers wait for the first list; a block lets them report it instead.
         queue_signal_.cancel();
     }
-    if (error.is(errc::unauthorized) || error.is(errc::forbidden)) {
+    if (error.is(errc::unauthorized)) {
         if (provider_state_.block != reconcile::provider_block::all_writes) {
             spdlog::error(
                 "RunPod rejected the API key; stopping every create and terminate until a list "
@@ -78,6 +78,24 @@ void executor::block_provider(const providers::provider_error& error) {
                                std::to_string(error.http_status) +
                                "); check RUNPOD_API_KEY or --runpod-api-key-file"};
         provider_block_until_.reset();
+    } else if (error.is(errc::forbidden)) {
+        // A key may list pods but lack the permission to change them, so a good
+        // list proves nothing: writes pause for a while instead, and the log line
+        // repeats at most once a minute however often the pause ends and recurs.
+        if (const auto held =
+                repeats_.admit("provider forbidden", std::chrono::steady_clock::now());
+            held >= 0) {
+            spdlog::error(
+                "RunPod denied the API key permission; pausing every create and terminate. Give "
+                "the key in RUNPOD_API_KEY or --runpod-api-key-file read and write access to pods "
+                "status={} pause_ms={} error={} repeats={}",
+                error.http_status, options_.payment_pause.count(),
+                log::quote(describe_error(error)), held);
+        }
+        provider_state_ = {reconcile::provider_block::all_writes,
+                           "RunPod denied the API key permission (HTTP 403); give the key in "
+                           "RUNPOD_API_KEY or --runpod-api-key-file write access to pods"};
+        provider_block_until_ = now + options_.payment_pause;
     } else if (error.is(errc::payment_required)) {
         if (provider_state_.block == reconcile::provider_block::none) {
             spdlog::error(
@@ -149,6 +167,9 @@ asio::awaitable<bool> executor::create(record_ptr session, const reconcile::crea
         if (created) {
             remember_pod(*created);
             recent_creates_[created->id] = clock_.now();
+            // The pod boots now: look for RUNNING at the poll interval, not the resync one.
+            list_no_later_than(std::chrono::steady_clock::now() +
+                               std::min(options_.poll_interval, options_.resync_interval));
             observer_->pod_created(created->gpu_type);
             memory.create_attempts = 0;
             memory.create_backoff_until.reset();
@@ -220,10 +241,14 @@ asio::awaitable<bool> executor::create(record_ptr session, const reconcile::crea
 
 asio::awaitable<bool> executor::terminate(const reconcile::terminate_pod& planned) {
     const auto now = clock_.now();
+    auto& retry = terminate_retries_[planned.pod_id];
     if (provider_state_.block == reconcile::provider_block::all_writes) {
+        // The list that lifts the block replans every session; until then the
+        // session must not wake for a retry that cannot go out.
+        retry.not_before = std::max(retry.not_before,
+                                    provider_block_until_.value_or(now + options_.resync_interval));
         co_return false;
     }
-    auto& retry = terminate_retries_[planned.pod_id];
     if (now < retry.not_before) {
         co_return false;
     }
@@ -337,10 +362,38 @@ asio::awaitable<void> executor::resync_loop() {
             return status.phase == crd::session_phase::provisioning ||
                    (status.phase == crd::session_phase::pending && status.create_requested_at);
         });
-        resync_timer_.expires_after(booting
-                                        ? std::min(options_.poll_interval, options_.resync_interval)
-                                        : options_.resync_interval);
-        co_await resync_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        next_list_at_ = std::chrono::steady_clock::now() +
+                        (booting ? std::min(options_.poll_interval, options_.resync_interval)
+                                 : options_.resync_interval);
+        // The wait is cut short when the next list is moved earlier (a pod
+        // starts booting, or a resync is requested); it then waits for the new time.
+        while (!stopped_ && std::chrono::steady_clock::now() < next_list_at_) {
+            resync_timer_.expires_at(next_list_at_);
+            co_await resync_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+}
+
+void executor::lift_expired_pause(crd::timestamp now) {
+    if (provider_block_until_ && now >= *provider_block_until_) {
+        spdlog::info("pause after a 402 or 403 over; trying creates and terminates again");
+        resume_writes(now);
+    }
+}
+
+void executor::resume_writes(crd::timestamp now) {
+    provider_state_ = {};
+    provider_block_until_.reset();
+    // Terminates held by the block go out at the next plan, not a backoff later.
+    for (auto& [id, retry] : terminate_retries_) {
+        retry.not_before = std::min(retry.not_before, now);
+    }
+}
+
+void executor::list_no_later_than(std::chrono::steady_clock::time_point when) {
+    if (when < next_list_at_) {
+        next_list_at_ = when;
+        resync_timer_.cancel();
     }
 }
 
@@ -366,14 +419,11 @@ asio::awaitable<void> executor::list_pods() {
         co_return;
     }
 
-    if (provider_state_.block == reconcile::provider_block::all_writes) {
+    if (provider_state_.block == reconcile::provider_block::all_writes && !provider_block_until_) {
         spdlog::info("RunPod accepts the API key again; resuming creates and terminates");
-        provider_state_ = {};
-    } else if (provider_state_.block == reconcile::provider_block::creates &&
-               provider_block_until_ && now >= *provider_block_until_) {
-        spdlog::info("retrying creates after the payment pause");
-        provider_state_ = {};
-        provider_block_until_.reset();
+        resume_writes(now);
+    } else {
+        lift_expired_pause(now);
     }
 
     // Replace the cache with the list, but keep pods created since the previous

@@ -339,14 +339,12 @@ class session_planner {
     void mark_running(const observed_pod& pod) {
         auto& status = plan_.status;
         if (!status.ready_at) {
-            // The idle clock starts when the pod first runs; boot time is not idle
-            // time. The provider's startedAt is used when it is plausible.
-            timestamp ready = pod.started_at.value_or(now_);
-            ready = std::min(ready, now_);
-            if (status.created_at) {
-                ready = std::max(ready, *status.created_at);
-            }
-            status.ready_at = ready;
+            // The idle clock starts when the controller first sees the pod run, so
+            // boot time is not idle time. RunPod's startedAt is not used: for a
+            // pod adopted without a status record it may be hours old, and
+            // nothing tells when its user last acted, so it gets a full TTL. It
+            // is kept to the whole second `readyAt` is published with.
+            status.ready_at = std::chrono::floor<std::chrono::seconds>(now_);
             plan_.notes.push_back(
                 {key_, note_type::normal, "PodRunning", "pod " + pod.id + " is running"});
         }

@@ -57,8 +57,10 @@ class executor_test : public ::testing::Test {
     // Runs every handler that is ready, until none is. Bounded, so a busy loop
     // in the executor fails the test instead of hanging it.
     void settle() {
-        for (int round = 0; round < 10000; ++round) {
-            if (io.poll() == 0) {
+        // One handler at a time, so that a busy loop fails here instead of
+        // hanging the test.
+        for (int handlers = 0; handlers < 200'000; ++handlers) {
+            if (io.poll_one() == 0) {
                 return;
             }
         }
@@ -264,6 +266,46 @@ TEST_F(executor_test, stops_creates_while_key_is_rejected) {
 
     resync();
     EXPECT_EQ(provider.count("create"), 1u);
+}
+
+TEST_F(executor_test, pauses_writes_after_forbidden_terminate) {
+    controller->upsert(make_session("a", 5));
+    settle();
+    provider.set_status("pod1", crd::pod_status::running);
+    resync();
+    provider.terminate_errors.push_back(fake_provider::error(providers::errc::forbidden, 403));
+    advance(seconds{5});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+
+    // A good list does not lift a 403: the key may read but not write.
+    resync();
+    advance(minutes{4});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+
+    advance(minutes{1});
+    resync();
+    EXPECT_EQ(provider.count("terminate pod1"), 2u);
+    EXPECT_TRUE(provider.pods.empty());
+}
+
+TEST_F(executor_test, holds_terminates_while_key_is_rejected) {
+    controller->upsert(make_session("a", 5));
+    settle();
+    provider.set_status("pod1", crd::pod_status::running);
+    resync();
+    provider.terminate_errors.push_back(fake_provider::error(providers::errc::unauthorized, 401));
+    provider.list_errors.push_back(fake_provider::error(providers::errc::unauthorized, 401));
+    advance(seconds{5});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+
+    // The block holds without a busy loop until a list succeeds, and the
+    // terminate goes out as soon as one does.
+    resync();
+    advance(seconds{30});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+    resync();
+    EXPECT_EQ(provider.count("terminate pod1"), 2u);
+    EXPECT_TRUE(provider.pods.empty());
 }
 
 TEST_F(executor_test, reaps_orphans_only_after_a_good_list) {

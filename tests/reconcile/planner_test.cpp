@@ -134,7 +134,7 @@ TEST_F(planner, adopts_a_listed_pod_instead_of_creating) {
     EXPECT_EQ(plan.status.pod_id, "pod1");
     EXPECT_EQ(plan.status.phase, session_phase::running);
     EXPECT_EQ(plan.status.created_at, t0 - minutes{5});
-    EXPECT_EQ(plan.status.ready_at, t0 - minutes{1});
+    EXPECT_EQ(plan.status.ready_at, t0);
     EXPECT_EQ(plan.status.cost_per_hour, 2.99);
     ASSERT_EQ(plan.status.endpoints.size(), 1u);
     EXPECT_EQ(plan.status.endpoints[0].url, "https://pod1-8000.proxy.runpod.net");
