@@ -135,7 +135,7 @@ class Toucher(threading.Thread):
         """Stops touching `names` and returns the last touch of each."""
         with self.lock:
             self.active = [name for name in self.active if name not in names]
-            return {name: self.last_touch[name] for name in names}
+            return {name: self.last_touch[name] for name in names if name in self.last_touch}
 
 
 def read_status_fields(sessions_dir, name):
@@ -184,6 +184,7 @@ def measure_rate(rate, arguments, toucher, controller, sessions_dir, quitters):
     reconciles_before = controller.metrics().get('podsession_reconcile_total{result="success"}', 0)
     cpu_before = benchlib.cpu_seconds_of(controller.pid)
     started = time.monotonic()
+    started_at = time.time()
 
     time.sleep(arguments.window / 2)
     deadlines = {name: touched + arguments.ttl
@@ -218,7 +219,7 @@ def measure_rate(rate, arguments, toucher, controller, sessions_dir, quitters):
         expires_at = -(-round(deadline * 1000) // 1000)
         lateness.append(expired[name] - expires_at)
         lateness_exact.append(expired[name] - deadline)
-    culled = sorted(name for name in active if name in expired)
+    culled = sorted(name for name in active if name in expired and expired[name] >= started_at)
     return {
         "rate_requested": rate,
         "touches_written_per_second": round(written / elapsed, 1),
@@ -266,14 +267,23 @@ def main():
                                          arguments.controller_arg)
         controller.start()
         toucher.start()
-        benchlib.wait_until(
-            lambda: controller.metrics().get('podsession_sessions{phase="Running"}', 0)
-            >= arguments.sessions,
-            arguments.timeout, f"{arguments.sessions} Running sessions", interval=1.0)
+        # Converged once no session waits for its pod. A session that expired on
+        # the way was touched all along: it counts as culled, and is touched no more.
+        def settled():
+            metrics = controller.metrics()
+            return sum(metrics.get(f'podsession_sessions{{phase="{phase}"}}', 0)
+                       for phase in ("Running", "Expired", "Failed")) >= arguments.sessions
+
+        benchlib.wait_until(settled, arguments.timeout, "every session Running or Expired",
+                            interval=1.0)
         result["converge_seconds"] = round(time.monotonic() - controller.started_at, 2)
+        culled = set(expired_times(controller.log_path))
+        result["touched_sessions_expired_while_converging"] = len(culled)
+        toucher.drop(culled)
+        live_names = [name for name in names if name not in culled]
 
         for index, rate in enumerate(rates):
-            quitters = names[index * arguments.quitters:(index + 1) * arguments.quitters]
+            quitters = live_names[index * arguments.quitters:(index + 1) * arguments.quitters]
             measured = measure_rate(rate, arguments, toucher, controller, sessions_dir, quitters)
             result["rates"].append(measured)
             print(f"touch_bench: rate {rate}/s: {measured['touches_written_per_second']} written/s,"
