@@ -71,7 +71,7 @@ def cpu_seconds_of(pid):
 
 def machine_description():
     """Returns the facts a benchmark result needs beside it: CPU, memory,
-    kernel, compiler and file system of the working folder."""
+    kernel, compiler and Python version."""
     def run(command):
         try:
             return subprocess.run(command, capture_output=True, text=True, timeout=10).stdout
@@ -166,7 +166,7 @@ class Simulator:
 
     def state(self):
         """Returns the admin state: every pod (with env) and call counts. The
-        env holds tokens: callers must never print it."""
+        env contains tokens: callers must never print it."""
         return json.loads(self.get("/_sim/state"))
 
     def calls(self):
