@@ -42,6 +42,7 @@ state are printed), 2 on a usage error.
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,7 +113,8 @@ class FaultSimulator(harness.Simulator):
                 [harness.PODSESSION, "simulate-runpod", "--listen", "127.0.0.1:0",
                  "--api-key-file", self.key_file, "--boot-seconds", str(self.boot_seconds),
                  *self.extra_arguments],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                preexec_fn=harness._die_with_parent)
         address = self.process.stdout.readline().decode().strip()
         if not address.startswith("127.0.0.1:"):
             self.stop()
@@ -449,7 +451,7 @@ def main(argv):
             soak.controller.stop()
         soak.simulator.stop()
         if not arguments.keep:
-            subprocess.run(["rm", "-rf", workdir], check=False)
+            shutil.rmtree(workdir, ignore_errors=True)
     return status
 
 
