@@ -5,7 +5,8 @@ moments, and the controller's invariants checked after every restart.
 Each cycle applies one to three operations drawn from a seeded generator:
   create  a new session file, either kept (long TTL, touched by later cycles)
           or expiring (TTL of a few seconds, never touched);
-  reuse   a new session file under the name of a deleted one;
+  reuse   a new session file under the name of a deleted one, once the
+          controller has released it (see --fast-reuse);
   touch   rewrite a kept session's last-touched annotation (atomically, or in
           place as an editor without atomic saves does);
   delete  remove a session file.
@@ -23,7 +24,8 @@ adoption. Then it waits until the state is stable and checks:
     removed status file, while the session's pod still runs. This is also
     checked at every poll while waiting, with the simulator read before and
     after the files;
-  - no cull: a session touched less than its TTL ago is not Expired;
+  - no cull: a session touched since its creation at intervals well inside
+    its TTL, and less than its TTL ago, is not Expired;
   - no token or API key in any controller or simulator log.
 
 The operations and kill delays come from --seed (printed at start); the
@@ -82,6 +84,10 @@ def parse_arguments(argv):
     parser.add_argument("--faults", metavar="FILE",
                         help="fault script for simulate-runpod (the fault soak; needs a "
                              "simulator with --faults)")
+    parser.add_argument("--fast-reuse", action="store_true",
+                        help="reuse a deleted session's name before the controller released "
+                             "it; such a session keeps the old UID and phase, which fails "
+                             "the checks")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--binary", default=os.environ.get("PODSESSION_BINARY", ""),
                         help="the podsession binary (default: $PODSESSION_BINARY)")
@@ -135,6 +141,9 @@ class Session:
         self.ttl = ttl
         self.present = True
         self.last_touch = None  # wall-clock seconds of the last touch written
+        # Whether every gap between touches, from the creation on, stayed well
+        # inside the TTL, so that the session must never have expired.
+        self.touched_in_time = True
 
     def document(self):
         annotations = None
@@ -164,8 +173,16 @@ class Soak:
     # Operations -----------------------------------------------------------
 
     def create(self, reuse=False):
-        if reuse and self.deleted_names:
-            name = self.random.choice(self.deleted_names)
+        # An app that reuses a name waits until the controller released the
+        # old session (its status and token files are gone). A file deleted and
+        # created again before that, or while the controller is down, is the
+        # same file to the controller: the old UID and its terminal phase stay.
+        released = [name for name in self.deleted_names
+                    if self.arguments.fast_reuse
+                    or not (os.path.exists(self.sessions_dir.status_path(name))
+                            or os.path.exists(self.sessions_dir.token_path(name)))]
+        if reuse and released:
+            name = self.random.choice(released)
             self.deleted_names.remove(name)
             self.operations["reuse"] += 1
         else:
@@ -185,7 +202,11 @@ class Soak:
         if not kept:
             return
         session = self.random.choice(kept)
-        session.last_touch = time.time()
+        now = time.time()
+        if now - session.last_touch > session.ttl - 5:
+            # It may have expired since: a late touch does not revive it.
+            session.touched_in_time = False
+        session.last_touch = now
         if self.random.random() < 0.8:
             self.sessions_dir.write(session.name + ".yaml", session.document())
         else:
@@ -339,7 +360,7 @@ class Soak:
                 raise Violation(f"lost token: the token file of session {name} differs from "
                                 f"the env token of its pod {pod['id']}")
         for session in self.present_sessions():
-            if session.kind != "kept" or session.last_touch is None:
+            if session.kind != "kept" or not session.touched_in_time:
                 continue
             document, _ = files.get(session.name, (None, None))
             status = (document or {}).get("status") or {}
