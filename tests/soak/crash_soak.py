@@ -58,8 +58,10 @@ EXPIRING_TTLS = (2, 3, 4)
 # Bounds of the waits, in seconds. Stability needs at most the orphan grace,
 # the create settle, a few resyncs and a boot; the bound only catches a hang.
 STABLE_TIMEOUT = 45
-# A poll of 500 ms keeps the controller under the simulator's default 600
-# requests a minute; at 200 ms it met 429s within the first minute.
+# The simulator allows 600 requests a minute. Polling at 200 ms used them up
+# within a minute; at 500 ms, a minute with many restarts (each lists and
+# fetches pods) still does now and then, and a terminate that meets 429
+# stalls its cycle for up to about 15 s of backoff.
 CONTROLLER_ARGUMENTS = ["--resync-interval", "1s", "--poll-interval", "500ms",
                         "--rescan-interval", "1s", "--orphan-grace", "3s",
                         "--create-settle", "3s", "--log-level", "debug"]
