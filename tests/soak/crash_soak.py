@@ -59,8 +59,8 @@ EXPIRING_TTLS = (2, 3, 4)
 # the create settle, a few resyncs and a boot; the bound only catches a hang.
 STABLE_TIMEOUT = 45
 # The simulator allows 600 requests a minute. Polling at 200 ms used them up
-# within a minute; at 500 ms, a minute with many restarts (each lists and
-# fetches pods) still does now and then, and a terminate that meets 429
+# within a minute. At 500 ms a minute with many restarts, each of which lists
+# and fetches pods, still does now and then. A terminate that meets 429 then
 # stalls its cycle for up to about 15 s of backoff.
 CONTROLLER_ARGUMENTS = ["--resync-interval", "1s", "--poll-interval", "500ms",
                         "--rescan-interval", "1s", "--orphan-grace", "3s",
@@ -88,8 +88,8 @@ def parse_arguments(argv):
                              "simulator with --faults)")
     parser.add_argument("--fast-reuse", action="store_true",
                         help="reuse a deleted session's name before the controller released "
-                             "it; such a session keeps the old UID and phase, which fails "
-                             "the checks")
+                             "it; when the controller misses the deletion, the new session "
+                             "keeps the old UID and phase and the checks fail")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--binary", default=os.environ.get("PODSESSION_BINARY", ""),
                         help="the podsession binary (default: $PODSESSION_BINARY)")
