@@ -606,6 +606,15 @@ asio::awaitable<boost::system::error_code> directory_store::release(
     co_return boost::system::error_code{};
 }
 
+asio::awaitable<void> directory_store::refresh(const crd::object_meta& metadata) {
+    const auto found = sessions_.find(crd::session_key(metadata));
+    if (found != sessions_.end() && found->second.declared) {
+        // Reads the file only if it changed since it was last read.
+        load_file(found->second.file);
+    }
+    co_return;
+}
+
 void directory_store::record_event(const crd::object_meta& /*metadata*/,
                                    const reconcile::note& /*item*/) {
     // Directory mode has no Events; the executor logs every note.

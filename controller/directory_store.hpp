@@ -47,6 +47,7 @@ class directory_store final : public session_store {
         const crd::object_meta& metadata) override;
     boost::asio::awaitable<boost::system::error_code> release(
         const crd::object_meta& metadata) override;
+    boost::asio::awaitable<void> refresh(const crd::object_meta& metadata) override;
     void record_event(const crd::object_meta& metadata, const reconcile::note& item) override;
     void describe_token(const crd::object_meta& metadata,
                         crd::pod_session_status& status) const override;

@@ -256,11 +256,28 @@ asio::awaitable<void> executor::process(record_ptr session) {
     const std::string key = session->key;
     lift_expired_pause(now);
 
-    const auto pods = pods_for(*session);
+    auto pods = pods_for(*session);
     auto fleet = usage();
-    const reconcile::session_input input{&session->session, session->deleting, session->errors,
-                                         session->has_valid_spec, session->memory};
-    auto plan = reconcile::plan_session(input, pods, fleet, provider_state_, now, options_.planner);
+    const auto make_plan = [&] {
+        const reconcile::session_input input{&session->session, session->deleting, session->errors,
+                                             session->has_valid_spec, session->memory};
+        return reconcile::plan_session(input, pods, fleet, provider_state_, now, options_.planner);
+    };
+    auto plan = make_plan();
+    if (plan.status.phase == crd::session_phase::expired &&
+        plan.status.reason == crd::session_reason::idle_timeout &&
+        session->session.status.phase != crd::session_phase::expired) {
+        // Read the source once more before a cull: a touch may not have reached
+        // the controller yet. The store hands a change to upsert, which updates
+        // this record in place.
+        co_await store_.refresh(session->session.metadata);
+        if (session->removed || stopped_) {
+            co_return;
+        }
+        pods = pods_for(*session);
+        fleet = usage();
+        plan = make_plan();
+    }
     session->memory = plan.memory;
     log_notes(plan.notes, session->session.metadata);
     if (!plan.status.pod_id.empty() || plan.status.create_requested_at) {

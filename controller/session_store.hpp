@@ -75,6 +75,13 @@ class session_store {
     [[nodiscard]] virtual boost::asio::awaitable<boost::system::error_code> release(
         const crd::object_meta& metadata) = 0;
 
+    // Reads the session from its source again and hands any change to the sink
+    // before it returns. Called before an idle expiry: a touch may be on its
+    // way (a file event not yet read, a watch event not yet delivered), and a
+    // cull of an active user costs more than one read.
+    [[nodiscard]] virtual boost::asio::awaitable<void> refresh(
+        const crd::object_meta& metadata) = 0;
+
     // Publishes a note as an Event where the store has them. Fire and forget.
     virtual void record_event(const crd::object_meta& metadata, const reconcile::note& item) = 0;
 

@@ -54,6 +54,7 @@ asio::awaitable<void> api_store::sleep(std::chrono::milliseconds delay) {
 asio::awaitable<void> api_store::run(session_sink& sink) {
     spdlog::info("watching PodSessions namespace={} source={}", scope_of(options_.namespace_name),
                  log::quote(client_.config().source));
+    sink_ = &sink;
     bool synced = false;
     bool need_list = true;
     while (!stopped_) {

@@ -64,6 +64,7 @@ class api_store final : public session_store {
         const crd::object_meta& metadata) override;
     boost::asio::awaitable<boost::system::error_code> release(
         const crd::object_meta& metadata) override;
+    boost::asio::awaitable<void> refresh(const crd::object_meta& metadata) override;
     void record_event(const crd::object_meta& metadata, const reconcile::note& item) override;
     void describe_token(const crd::object_meta& metadata,
                         crd::pod_session_status& status) const override;
@@ -104,6 +105,7 @@ class api_store final : public session_store {
     std::mt19937_64 random_;
     boost::asio::steady_timer wake_;
     watch_stream* open_watch_ = nullptr;
+    session_sink* sink_ = nullptr;
     bool stopped_ = false;
 
     // `namespace/name` → UID of every PodSession delivered, to find those

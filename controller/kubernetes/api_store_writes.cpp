@@ -233,6 +233,23 @@ asio::awaitable<boost::system::error_code> api_store::release(const crd::object_
     co_return co_await update_finalizers(metadata, false);
 }
 
+asio::awaitable<void> api_store::refresh(const crd::object_meta& metadata) {
+    const auto key = crd::session_key(metadata);
+    auto current = co_await send_with_retries(
+        get_request(podsession_path(metadata.namespace_name, metadata.name)));
+    if (!current) {
+        // The watch stays the source of truth; the expiry goes ahead on what it
+        // delivered.
+        spdlog::warn("reading the PodSession before its expiry failed session={} {}", key,
+                     current.error().describe());
+        co_return;
+    }
+    if (stopped_ || sink_ == nullptr || uid_of(*current) != metadata.uid) {
+        co_return;
+    }
+    sink_->upsert(to_declared_session(*current));
+}
+
 void api_store::record_event(const crd::object_meta& metadata, const reconcile::note& item) {
     if (may_write()) {
         events_.record(metadata, item);

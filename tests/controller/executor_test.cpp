@@ -308,6 +308,32 @@ TEST_F(executor_test, holds_terminates_while_key_is_rejected) {
     EXPECT_TRUE(provider.pods.empty());
 }
 
+TEST_F(executor_test, rereads_the_source_before_an_idle_expiry) {
+    controller->upsert(make_session("a", 5));
+    settle();
+    provider.set_status("pod1", crd::pod_status::running);
+    resync();
+
+    // A touch the source holds but has not delivered: the expiry reads it.
+    store.on_refresh = [&](const crd::object_meta&) {
+        auto touched = make_session("a", 5);
+        touched.metadata.annotations[std::string{crd::touch_annotation}] =
+            crd::format_rfc3339(clock.now());
+        controller->upsert(std::move(touched));
+    };
+    advance(seconds{5});
+    EXPECT_EQ(std::ranges::count(store.events, "refresh apps/a"), 1);
+    EXPECT_EQ(status("a").phase, crd::session_phase::running);
+    EXPECT_EQ(provider.count("terminate"), 0u);
+
+    // Without a newer touch the session expires after the same read.
+    store.on_refresh = nullptr;
+    advance(seconds{5});
+    EXPECT_EQ(status("a").phase, crd::session_phase::expired);
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+    EXPECT_EQ(std::ranges::count(store.events, "refresh apps/a"), 2);
+}
+
 TEST_F(executor_test, reaps_orphans_only_after_a_good_list) {
     crd::observed_pod orphan;
     orphan.id = "orphan1";

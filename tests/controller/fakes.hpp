@@ -203,6 +203,15 @@ class fake_store final : public session_store {
         co_return boost::system::error_code{};
     }
 
+    boost::asio::awaitable<void> refresh(const crd::object_meta& metadata) override {
+        events.push_back("refresh " + crd::session_key(metadata));
+        journal_.push_back(events.back());
+        if (on_refresh) {
+            on_refresh(metadata);
+        }
+        co_return;
+    }
+
     void record_event(const crd::object_meta&, const reconcile::note& item) override {
         notes.push_back(item.reason);
     }
@@ -218,6 +227,8 @@ class fake_store final : public session_store {
     std::vector<std::string> notes;
     std::vector<std::string> released;
     int fail_status_writes = 0;
+    // Called by refresh, as a source that has a change the controller missed.
+    std::function<void(const crd::object_meta&)> on_refresh;
 
   private:
     std::vector<std::string>& journal_;

@@ -50,6 +50,8 @@ Admin API for tests (no auth; JSON in and out):
     {"watchList": false}                      reject sendInitialEvents with 422, as a server
                                               without the WatchList feature does.
     {"gc": false}                             pause the garbage collector (true resumes).
+    {"holdWatchEvents": true}                 open watches deliver nothing (a lagging watch
+                                              cache); false delivers the held events in order.
     {"bookmarkIntervalSeconds": S}            send BOOKMARK events every S seconds.
     {"sendBookmarks": true}                   send a BOOKMARK on every watch that allows them now.
     {"compact": true}                         drop the watch history: any watch from an older

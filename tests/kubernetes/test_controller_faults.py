@@ -1,5 +1,6 @@
 """The controller in Kubernetes mode under API faults: a restart in the middle of a create,
-a dropped watch, a 410 Gone, and a 409 Conflict, 429 or 503 on a status write.
+a dropped watch, a watch that lags behind a touch, a 410 Gone, and a 409 Conflict, 429 or
+503 on a status write.
 
 Each case ends with the same two checks: the simulator saw exactly one pod per
 session (no duplicate), and a session with a short idle TTL still expires and
@@ -9,7 +10,7 @@ loses its pod (no missed expiry). The faults are the fake API server's switches
 
 import unittest
 
-from controller_harness import ControllerEnvironment, session_body
+from controller_harness import ControllerEnvironment, now_rfc3339, session_body
 from fakekube import FakeApiServer, podsessions, wait_until
 
 TTL_SECONDS = 3
@@ -93,6 +94,37 @@ class DroppedWatchTest(FaultTestBase):
         for name in ("s1", "s2"):
             self.env.wait_for_expiry(name)
             self.env.assert_one_pod_ever(name)
+
+
+class LaggingWatchTest(FaultTestBase):
+    def test_touch_the_watch_has_not_delivered_prevents_the_cull(self):
+        self.env.start_controller()
+        self.create("s1", ttl=4)
+        running = self.env.wait_for_phase("s1", "Running")
+        self.server.wait_for_watches("podsessions")
+        first_deadline = running["status"]["expiresAt"]
+
+        # The app touches the session, but the watch holds the event back: only
+        # the read the controller makes before an idle expiry can see the touch.
+        self.server.faults(holdWatchEvents=True)
+        patched = self.server.merge_patch(
+            podsessions(name="s1"),
+            {"metadata": {"annotations": {"podsession.io/last-touched": now_rfc3339()}}})
+        self.assertEqual(patched.status, 200, patched)
+        seen_before = max((e["seq"] for e in self.server.requests()), default=0)
+        moved = wait_until(
+            lambda: (obj := self.env.session("s1"))["status"].get("expiresAt", "") > first_deadline and obj,
+            timeout=15, interval=0.05, message="expiresAt to move past the first deadline")
+        self.assertEqual(moved["status"]["phase"], "Running")
+        self.assertTrue(self.env.simulator.live_pods_of("s1"))
+        reads = [e for e in self.server.requests(since=seen_before)
+                 if "podsession/" in e["userAgent"] and e["method"] == "GET"
+                 and e["path"] == podsessions(name="s1") and not e["watch"]]
+        self.assertTrue(reads, "the controller did not read the PodSession before the expiry")
+
+        self.server.faults(holdWatchEvents=False)
+        self.env.wait_for_expiry("s1")
+        self.env.assert_one_pod_ever("s1")
 
 
 class GoneTest(FaultTestBase):

@@ -71,13 +71,14 @@ class Faults:
         self.delay_ms = 0
         self.delay_path_prefix = ""
         self.watch_list = True
+        self.hold_watch_events = False
 
     def snapshot(self):
         with self.lock:
             return {"goneNext": [dict(r) for r in self.expiries],
                     "failWrites": [dict(r) for r in self.fail_writes],
                     "delayMs": self.delay_ms, "delayPathPrefix": self.delay_path_prefix,
-                    "watchList": self.watch_list}
+                    "watchList": self.watch_list, "holdWatchEvents": self.hold_watch_events}
 
     def take_expiry(self, verb, plural):
         """Consume one pending 410 for a list or watch of `plural`; return whether one applied."""
@@ -658,6 +659,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if self.peer_closed():
                     return
                 continue
+            # A held event waits here, and the events after it in the queue, so
+            # that they arrive in order once the hold is lifted.
+            while self.server.faults.hold_watch_events and time.monotonic() < deadline:
+                if self.peer_closed():
+                    return
+                time.sleep(0.05)
             if item is None:
                 self.close_connection = True
                 self.abort_stream()
@@ -881,7 +888,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ValueError("the body must be a JSON object")
         server, faults, store = self.server, self.server.faults, self.server.store
         known = {"dropWatches", "goneNext", "failWrites", "delayMs", "delayPathPrefix", "watchList",
-                 "gc", "bookmarkIntervalSeconds", "sendBookmarks", "compact"}
+                 "gc", "bookmarkIntervalSeconds", "sendBookmarks", "compact", "holdWatchEvents"}
         unknown = set(request) - known
         if unknown:
             raise ValueError(f"unknown fault fields {sorted(unknown)}; known: {sorted(known)}")
@@ -906,6 +913,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 faults.delay_path_prefix = request.get("delayPathPrefix", "")
             if "watchList" in request:
                 faults.watch_list = bool(request["watchList"])
+            if "holdWatchEvents" in request:
+                faults.hold_watch_events = bool(request["holdWatchEvents"])
 
         if "gc" in request:
             store.gc_enabled = bool(request["gc"])
