@@ -33,7 +33,10 @@ std::string pod_name_prefix(std::string_view controller_id) {
 std::string make_pod_name(std::string_view controller_id, std::string_view namespace_name,
                           std::string_view name, std::string_view uid) {
     const std::string prefix = pod_name_prefix(controller_id);
-    const std::string suffix = "-" + uid_prefix(uid);
+    // Appended rather than `"-" + ...`, which GCC 12 flags with a false
+    // -Wrestrict at -O3.
+    std::string suffix = "-";
+    suffix += uid_prefix(uid);
 
     std::string middle;
     middle.append(namespace_name).append("-").append(name);
