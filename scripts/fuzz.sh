@@ -13,7 +13,7 @@ repo_root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-1000000}
 shift || true
 targets=("$@")
-((${#targets[@]} > 0)) || targets=(crd_yaml crd_api_object runpod_json signed_url touch_file)
+((${#targets[@]} > 0)) || targets=(crd_yaml crd_api_object kube_watch_event runpod_json signed_url touch_file)
 
 "$repo_root/scripts/install-deps.sh"
 if ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed"; then
