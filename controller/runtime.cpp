@@ -104,6 +104,24 @@ kubernetes::cluster_settings make_cluster_settings(const run_options& options) {
     return cluster;
 }
 
+// The simulated pods' state file: the option, else one in the sessions
+// dir's status folder, so that a second run adopts the pods of the first.
+// Kubernetes mode has no folder of its own, so there the pods end with the
+// process unless the option names a file.
+std::filesystem::path simulated_state_file(const run_options& options) {
+    if (!options.simulated_state_file.empty() || options.sessions_dir.empty()) {
+        return options.simulated_state_file;
+    }
+    const auto folder = options.sessions_dir / ".status";
+    std::error_code error;
+    std::filesystem::create_directories(folder, error);
+    if (error) {
+        throw std::runtime_error("cannot create " + folder.string() +
+                                 " for the simulated pods' state file: " + error.message());
+    }
+    return folder / "simulated-runpod.json";
+}
+
 }  // namespace
 
 int run_controller(const run_options& options) {
@@ -141,11 +159,15 @@ int run_controller(const run_options& options) {
         providers::simulated::simulator_options simulated;
         simulated.store.schedule.provisioning = options.simulated_boot / 2;
         simulated.store.schedule.starting = options.simulated_boot - options.simulated_boot / 2;
+        simulated.state_file = simulated_state_file(options);
+        const auto state_file = simulated.state_file;
         simulator = providers::simulated::start_in_process(io.get_executor(), std::move(simulated));
         client.base_url = simulator->base_url;
         client.api_key = simulator->api_key;
-        spdlog::info("using the simulated RunPod; no real pod is created url={} boot={}",
-                     simulator->base_url, format_duration(options.simulated_boot));
+        spdlog::info(
+            "using the simulated RunPod; no real pod is created url={} boot={} state_file={}",
+            simulator->base_url, format_duration(options.simulated_boot),
+            state_file.empty() ? "none" : log::quote(state_file.string()));
     } else {
         client.api_key = load_api_key(options);
         if (!options.runpod_api_key_file.empty()) {

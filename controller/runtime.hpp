@@ -44,6 +44,10 @@ struct run_options {
     std::chrono::milliseconds runpod_request_timeout{std::chrono::seconds{60}};
     // Time a simulated pod takes from create to RUNNING.
     std::chrono::milliseconds simulated_boot{std::chrono::seconds{3}};
+    // The file that keeps simulated pods across restarts. Empty means
+    // `<sessions_dir>/.status/simulated-runpod.json` in directory mode and no
+    // file in Kubernetes mode.
+    std::filesystem::path simulated_state_file;
 };
 
 // Assembles the controller from the options and runs it until SIGINT or

@@ -140,6 +140,10 @@ int run_run(std::span<char* const> args) {
             "time limit of one RunPod request, connecting included")
         ("simulated-boot", po::value<std::string>()->default_value("3s"),
             "with --provider simulated: time a pod takes from create to RUNNING")
+        ("simulated-state-file", po::value<std::string>(),
+            "with --provider simulated: JSON file (mode 0600) that keeps the simulated pods across "
+            "restarts, saved at most once a second and at SIGTERM or SIGINT (default: "
+            "DIR/.status/simulated-runpod.json with --sessions-dir; none in Kubernetes mode)")
         ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn or error");
     // clang-format on
 
@@ -183,6 +187,14 @@ int run_run(std::span<char* const> args) {
         settings.rescan_interval = duration_option(values, "rescan-interval");
         settings.poll_interval = duration_option(values, "poll-interval");
         settings.simulated_boot = duration_option(values, "simulated-boot");
+        if (values.count("simulated-state-file")) {
+            if (settings.provider != provider_kind::simulated) {
+                throw std::invalid_argument(
+                    "--simulated-state-file needs --provider simulated: it keeps the simulated "
+                    "RunPod's pods");
+            }
+            settings.simulated_state_file = values["simulated-state-file"].as<std::string>();
+        }
         settings.runpod_request_timeout = duration_option(values, "runpod-request-timeout");
         if (settings.runpod_request_timeout < std::chrono::milliseconds{100}) {
             throw std::invalid_argument("--runpod-request-timeout must be at least 100ms");

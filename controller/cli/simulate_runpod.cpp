@@ -131,6 +131,7 @@ int run_simulate_runpod(std::span<char* const> args) {
     double boot_seconds = 10;
     std::string log_level;
     std::string faults_file;
+    std::string state_file;
     std::string tls_certificate;
     std::string tls_key;
     std::vector<std::string> rate_limits;
@@ -148,6 +149,10 @@ int run_simulate_runpod(std::span<char* const> args) {
         "faults", options::value(&faults_file),
         "YAML or JSON file of fault rules to start with (see docs/simulator.md); "
         "/_sim/faults changes them at run time")(
+        "state-file", options::value(&state_file),
+        "JSON file that keeps the live pods across restarts: loaded at start, saved at most "
+        "once a second while pods change and at SIGTERM or SIGINT, with mode 0600 because it "
+        "contains the pods' env; without it the pods end with the process")(
         "tls-cert", options::value(&tls_certificate),
         "PEM certificate chain to serve HTTPS with; needs --tls-key")(
         "tls-key", options::value(&tls_key), "PEM private key of --tls-cert")(
@@ -191,6 +196,7 @@ int run_simulate_runpod(std::span<char* const> args) {
     const auto half_boot = std::chrono::milliseconds{std::llround(boot_seconds * 500)};
     settings.store.schedule = simulated::boot_schedule{half_boot, half_boot};
     settings.record_exchanges = values.count("record") != 0;
+    settings.state_file = state_file;
     if (tls_certificate.empty() != tls_key.empty()) {
         std::cerr << "podsession simulate-runpod: --tls-cert and --tls-key go together\n";
         return exit_usage;
@@ -250,8 +256,9 @@ int run_simulate_runpod(std::span<char* const> args) {
         std::cout << "api-key-file " << generated_key_file << '\n';
     }
     std::cout.flush();
-    spdlog::info("RunPod simulator started url={} boot_seconds={} fault_rules={}",
-                 server->base_url(), boot_seconds, server->faults().plan().rules.size());
+    spdlog::info("RunPod simulator started url={} boot_seconds={} fault_rules={} state_file={}",
+                 server->base_url(), boot_seconds, server->faults().plan().rules.size(),
+                 state_file.empty() ? "none" : state_file);
 
     boost::asio::signal_set signals{io, SIGINT, SIGTERM};
     signals.async_wait([&](const boost::system::error_code& error, int signal) {

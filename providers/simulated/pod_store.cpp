@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
 
 #include "crd/gpu_types.hpp"
 #include "crd/time.hpp"
@@ -258,6 +261,51 @@ std::vector<std::string_view> actions_for(pod_status status) {
     }
 }
 
+// The latest time a state document may carry, in milliseconds since the Unix
+// epoch: about the year 2255, below the 2262 limit of nanosecond clocks.
+constexpr std::int64_t max_state_time_ms = 9'000'000'000'000;
+
+std::int64_t epoch_milliseconds(sim_clock::time_point time) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+// Returns the member `key` when it is an integer in `minimum..maximum`.
+std::optional<std::int64_t> integer_member(const json::object& object, std::string_view key,
+                                           std::int64_t minimum, std::int64_t maximum) {
+    const auto* value = object.if_contains(key);
+    if (value == nullptr || !(value->is_int64() || value->is_uint64())) {
+        return std::nullopt;
+    }
+    if (value->is_uint64() && value->get_uint64() > static_cast<std::uint64_t>(
+                                                        std::numeric_limits<std::int64_t>::max())) {
+        return std::nullopt;
+    }
+    const auto number = value->to_number<std::int64_t>();
+    if (number < minimum || number > maximum) {
+        return std::nullopt;
+    }
+    return number;
+}
+
+// Returns the member `key` when it is a non-empty string.
+std::optional<std::string> text_member(const json::object& object, std::string_view key) {
+    const auto* value = object.if_contains(key);
+    if (value == nullptr || !value->is_string() || value->as_string().empty()) {
+        return std::nullopt;
+    }
+    return std::string{value->as_string()};
+}
+
+// Returns "line L, column C" of a byte offset in `text`.
+std::string describe_position(std::string_view text, std::size_t offset) {
+    offset = std::min(offset, text.size());
+    const auto before = text.substr(0, offset);
+    const auto line = std::count(before.begin(), before.end(), '\n') + 1;
+    const auto line_start = before.rfind('\n');
+    const auto column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
 }  // namespace
 
 struct pod_store::pod {
@@ -491,7 +539,11 @@ outcome pod_store::create(std::string_view body) {
     if (balance_empty_) {
         return problem(402, insufficient_balance_detail);
     }
-    return add(parsed.as_object(), true);
+    auto added = add(parsed.as_object(), true);
+    if (added.status == 201) {
+        notify_change();
+    }
+    return added;
 }
 
 outcome pod_store::list() {
@@ -519,6 +571,7 @@ outcome pod_store::remove(std::string_view id) {
         return problem(404, "pod not found");
     }
     pod->deleted = true;
+    notify_change();
     return outcome{204, {}};
 }
 
@@ -549,6 +602,7 @@ outcome pod_store::act(std::string_view id, std::string_view body) {
     }
     if (name == "terminate") {
         pod->deleted = true;
+        notify_change();
         return outcome{204, {}};
     }
     if (name == "start" && balance_empty_) {
@@ -564,6 +618,7 @@ outcome pod_store::act(std::string_view id, std::string_view body) {
         pod->pinned.reset();
         pod->boot_started_at = now - options_.schedule.provisioning - options_.schedule.starting;
     }
+    notify_change();
     return outcome{200, json::serialize(to_json(*pod, now))};
 }
 
@@ -623,6 +678,7 @@ outcome pod_store::admin_add(std::string_view body) {
     if (status) {
         pod.pinned = status;
     }
+    notify_change();
     return outcome{201, json::serialize(to_json(pod, options_.now()))};
 }
 
@@ -640,6 +696,7 @@ outcome pod_store::admin_set_status(std::string_view id, std::string_view body) 
     }
     if (status->is_null()) {
         pod->pinned.reset();
+        notify_change();
         return outcome{200, json::serialize(to_json(*pod, options_.now()))};
     }
     const auto parsed_status =
@@ -649,9 +706,11 @@ outcome pod_store::admin_set_status(std::string_view id, std::string_view body) 
     }
     if (parsed_status == pod_status::terminated) {
         pod->deleted = true;
+        notify_change();
         return outcome{204, {}};
     }
     pod->pinned = parsed_status;
+    notify_change();
     return outcome{200, json::serialize(to_json(*pod, options_.now()))};
 }
 
@@ -723,6 +782,7 @@ void pod_store::set_balance_empty(bool empty, balance_effect effect) {
         return;
     }
     const auto now = options_.now();
+    bool moved = false;
     for (auto& pod : pods_) {
         const auto status = status_at(pod, now);
         if (pod.deleted || status == pod_status::exited) {
@@ -733,6 +793,10 @@ void pod_store::set_balance_empty(bool empty, balance_effect effect) {
         } else {
             pod.pinned = pod_status::exited;
         }
+        moved = true;
+    }
+    if (moved) {
+        notify_change();
     }
 }
 
@@ -758,6 +822,187 @@ std::vector<std::string> pod_store::live_pod_ids(std::string_view prefix) const 
         }
     }
     return ids;
+}
+
+void pod_store::notify_change() {
+    if (change_listener_) {
+        change_listener_();
+    }
+}
+
+void pod_store::set_change_listener(std::function<void()> listener) {
+    change_listener_ = std::move(listener);
+}
+
+std::size_t pod_store::live_pod_count() const {
+    return static_cast<std::size_t>(
+        std::count_if(pods_.begin(), pods_.end(), [](const pod& pod) { return !pod.deleted; }));
+}
+
+std::string pod_store::save_state() const {
+    json::array pods;
+    for (const auto& pod : pods_) {
+        if (pod.deleted) {
+            continue;
+        }
+        json::array public_ports;
+        for (const auto& [private_port, public_port] : pod.public_ports) {
+            public_ports.push_back(
+                json::object{{"private", private_port}, {"public", public_port}});
+        }
+        pods.push_back(
+            json::object{{"id", pod.id},
+                         {"spec", pod.spec},
+                         {"gpuId", pod.gpu_id},
+                         {"gpuCount", pod.gpu_count},
+                         {"pricePerGpu", pod.price_per_gpu},
+                         {"createdAtMs", epoch_milliseconds(pod.created_at)},
+                         {"bootStartedAtMs", epoch_milliseconds(pod.boot_started_at)},
+                         {"pinnedStatus", pod.pinned ? json::value(crd::to_string(*pod.pinned))
+                                                     : json::value(nullptr)},
+                         {"publicPorts", std::move(public_ports)}});
+    }
+    return json::serialize(json::object{{"version", state_version}, {"pods", std::move(pods)}});
+}
+
+boost::system::result<pod_store::pod, std::string> pod_store::pod_from_state(
+    const json::value& value, const std::string& path) {
+    const auto invalid = [&](std::string_view key, std::string_view rule) {
+        return boost::system::result<pod, std::string>{
+            boost::system::in_place_error,
+            path + "." + std::string{key} + ": " + std::string{rule}};
+    };
+    const auto* object = value.if_object();
+    if (object == nullptr) {
+        return {boost::system::in_place_error, path + ": must be an object"};
+    }
+
+    pod restored;
+    const auto id = text_member(*object, "id");
+    if (!id) {
+        return invalid("id", "a non-empty string is required");
+    }
+    restored.id = *id;
+
+    const auto* spec = object->if_contains("spec");
+    if (spec == nullptr || !spec->is_object()) {
+        return invalid("spec", "an object (the create body) is required");
+    }
+    // The same rules as a create, because the pod's JSON is built from it.
+    if (const auto errors = validate_create(spec->as_object()); !errors.empty()) {
+        return invalid("spec", errors.front());
+    }
+    restored.spec = spec->as_object();
+
+    const auto gpu_id = text_member(*object, "gpuId");
+    if (!gpu_id) {
+        return invalid("gpuId", "a non-empty string is required");
+    }
+    restored.gpu_id = *gpu_id;
+    const auto gpu_count = integer_member(*object, "gpuCount", 1, 1'000);
+    if (!gpu_count) {
+        return invalid("gpuCount", "an integer in 1..1000 is required");
+    }
+    restored.gpu_count = static_cast<int>(*gpu_count);
+    const auto* price = object->if_contains("pricePerGpu");
+    if (price == nullptr || !price->is_number() || !std::isfinite(price->to_number<double>()) ||
+        price->to_number<double>() < 0) {
+        return invalid("pricePerGpu", "a number of at least 0 is required");
+    }
+    restored.price_per_gpu = price->to_number<double>();
+
+    const auto created_at = integer_member(*object, "createdAtMs", 0, max_state_time_ms);
+    const auto boot_started_at = integer_member(*object, "bootStartedAtMs", 0, max_state_time_ms);
+    if (!created_at) {
+        return invalid("createdAtMs", "milliseconds since the Unix epoch are required");
+    }
+    if (!boot_started_at) {
+        return invalid("bootStartedAtMs", "milliseconds since the Unix epoch are required");
+    }
+    restored.created_at = sim_clock::time_point{std::chrono::milliseconds{*created_at}};
+    restored.boot_started_at = sim_clock::time_point{std::chrono::milliseconds{*boot_started_at}};
+
+    const auto* pinned = object->if_contains("pinnedStatus");
+    if (pinned != nullptr && !pinned->is_null()) {
+        const auto status =
+            pinned->is_string() ? crd::parse_pod_status(pinned->as_string()) : pod_status::unknown;
+        if (status == pod_status::unknown || status == pod_status::terminated) {
+            return invalid("pinnedStatus", "a live RunPod pod status or null is required");
+        }
+        restored.pinned = status;
+    }
+
+    const auto* ports = object->if_contains("publicPorts");
+    if (ports != nullptr && !ports->is_array()) {
+        return invalid("publicPorts", "must be an array");
+    }
+    for (std::size_t i = 0; ports != nullptr && i < ports->as_array().size(); ++i) {
+        const auto* entry = ports->as_array()[i].if_object();
+        const auto private_port =
+            entry != nullptr ? integer_member(*entry, "private", 1, 65'535) : std::nullopt;
+        const auto public_port =
+            entry != nullptr ? integer_member(*entry, "public", 1, 65'535) : std::nullopt;
+        if (!private_port || !public_port) {
+            return invalid("publicPorts[" + std::to_string(i) + "]",
+                           "{\"private\": PORT, \"public\": PORT} with ports in 1..65535 is "
+                           "required");
+        }
+        restored.public_ports[static_cast<std::uint16_t>(*private_port)] =
+            static_cast<std::uint16_t>(*public_port);
+    }
+    return restored;
+}
+
+boost::system::result<void, std::string> pod_store::load_state(std::string_view text) {
+    // A stream parser reports how far it got, so an error can name the line.
+    json::stream_parser parser;
+    boost::system::error_code error;
+    const auto consumed = parser.write(text.data(), text.size(), error);
+    if (!error) {
+        parser.finish(error);
+    }
+    if (error) {
+        return {boost::system::in_place_error,
+                "invalid JSON at " + describe_position(text, consumed) + ": " + error.message()};
+    }
+    const auto document = parser.release();
+
+    const auto* root = document.if_object();
+    if (root == nullptr) {
+        return {boost::system::in_place_error, "the document must be a JSON object"};
+    }
+    const auto supported = "; this program reads state version " + std::to_string(state_version);
+    const auto* version = root->if_contains("version");
+    if (version == nullptr) {
+        return {boost::system::in_place_error, "version: missing" + supported};
+    }
+    if (!version->is_number() || version->to_number<double>() != state_version) {
+        return {boost::system::in_place_error,
+                "version: " + json::serialize(*version) + " is not supported" + supported};
+    }
+    const auto* pods = root->if_contains("pods");
+    if (pods == nullptr || !pods->is_array()) {
+        return {boost::system::in_place_error, "pods: an array is required"};
+    }
+
+    std::vector<pod> restored;
+    std::map<std::string, std::size_t, std::less<>> seen;
+    for (std::size_t i = 0; i < pods->as_array().size(); ++i) {
+        const auto path = "pods[" + std::to_string(i) + "]";
+        auto loaded = pod_from_state(pods->as_array()[i], path);
+        if (!loaded) {
+            return {boost::system::in_place_error, std::move(loaded.error())};
+        }
+        const auto [earlier, inserted] = seen.emplace(loaded->id, i);
+        if (!inserted) {
+            return {boost::system::in_place_error, path + ".id: \"" + loaded->id +
+                                                       "\" is also the id of pods[" +
+                                                       std::to_string(earlier->second) + "]"};
+        }
+        restored.push_back(std::move(*loaded));
+    }
+    pods_ = std::move(restored);
+    return {};
 }
 
 std::optional<balance_effect> parse_balance_effect(std::string_view text) {

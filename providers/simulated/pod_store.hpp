@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -13,6 +14,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <boost/system/result.hpp>
 
 #include "crd/observed_pod.hpp"
 
@@ -48,6 +50,10 @@ struct store_options {
     // Seeds pod ids and public ports; 0 draws a seed from std::random_device.
     std::uint64_t seed = 0;
 };
+
+// The format version that `pod_store::save_state` writes, and the only one
+// that `load_state` reads.
+inline constexpr int state_version = 1;
 
 // The action RunPod takes on running pods when the account's balance runs out.
 enum class balance_effect { keep, stop, terminate };
@@ -114,21 +120,40 @@ class pod_store {
 
     [[nodiscard]] sim_clock::time_point now() const { return options_.now(); }
 
+    // Persistence, for a simulator that keeps its pods across restarts.
+    // Encodes the live pods as a state document (JSON, `state_version`): each
+    // pod's id, create body (env included), GPU, count, price, creation and
+    // boot times in milliseconds since the Unix epoch, pinned status and
+    // public ports. Deleted pods are left out.
+    [[nodiscard]] std::string save_state() const;
+    // Replaces the pods with those of a state document. On an invalid
+    // document, returns what is wrong, with its JSON path, and leaves the
+    // store unchanged. Capacity and balance are not part of the document.
+    [[nodiscard]] boost::system::result<void, std::string> load_state(std::string_view text);
+    // Calls `listener` after every change to the pods: a create, delete or
+    // action, and an admin change of a pod or of the balance that moved pods.
+    void set_change_listener(std::function<void()> listener);
+    [[nodiscard]] std::size_t live_pod_count() const;
+
   private:
     struct pod;
 
     [[nodiscard]] pod* find_live(std::string_view id);
+    [[nodiscard]] static boost::system::result<pod, std::string> pod_from_state(
+        const boost::json::value& value, const std::string& path);
     [[nodiscard]] crd::pod_status status_at(const pod& pod, sim_clock::time_point now) const;
     [[nodiscard]] boost::json::object to_json(const pod& pod, sim_clock::time_point now) const;
     [[nodiscard]] outcome add(const boost::json::object& body, bool check_capacity);
     [[nodiscard]] std::string new_id();
     [[nodiscard]] std::uint16_t new_public_port();
+    void notify_change();
 
     store_options options_;
     std::mt19937_64 random_;
     std::set<std::string, std::less<>> unavailable_gpus_;
     std::vector<pod> pods_;
     bool balance_empty_ = false;
+    std::function<void()> change_listener_;
 };
 
 }  // namespace podsession::providers::simulated

@@ -377,7 +377,11 @@ simulator::simulator(executor_type executor, simulator_options options) {
         throw std::invalid_argument{"the simulator needs a non-empty API key"};
     }
     const auto server_options = options.server;
+    const auto state_path = options.state_file;
     state_ = std::make_shared<state>(std::move(options));
+    if (!state_path.empty()) {
+        saved_state_ = std::make_unique<simulated::state_file>(executor, state_->store, state_path);
+    }
     server_ =
         std::make_unique<net::server>(std::move(executor), make_routes(state_), server_options);
 }
@@ -397,6 +401,19 @@ boost::system::result<asio::ip::tcp::endpoint> simulator::listen(
 
 void simulator::stop() {
     server_->stop();
+    if (saved_state_ == nullptr) {
+        return;
+    }
+    const auto saves = saved_state_->save_count();
+    if (const auto error = saved_state_->flush()) {
+        spdlog::error(
+            "cannot save the simulated pods; changes since the last save are lost "
+            "file={} error={}",
+            saved_state_->path().string(), error.message());
+    } else if (saved_state_->save_count() != saves) {
+        spdlog::info("simulated pods saved file={} pods={}", saved_state_->path().string(),
+                     state_->store.live_pod_count());
+    }
 }
 
 std::string simulator::base_url() const {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "net/server.hpp"
 #include "providers/simulated/faults.hpp"
 #include "providers/simulated/pod_store.hpp"
+#include "providers/simulated/state_file.hpp"
 
 namespace podsession::providers::simulated {
 
@@ -49,6 +51,9 @@ struct simulator_options {
     fault_plan initial_faults;
     // With `server.tls` set, the simulator serves HTTPS.
     net::server_options server;
+    // A file that keeps the live pods across restarts (see `state_file`).
+    // Without one, the pods end with the simulator.
+    std::filesystem::path state_file;
 };
 
 // A RunPod API request as `/_sim/requests` lists it, for tests that check
@@ -101,7 +106,8 @@ class simulator {
   public:
     using executor_type = boost::asio::any_io_executor;
 
-    // Throws `std::invalid_argument` for an empty API key.
+    // Throws `std::invalid_argument` for an empty API key, and
+    // `std::runtime_error` when `options.state_file` cannot be loaded or written.
     simulator(executor_type executor, simulator_options options);
     ~simulator();
     simulator(const simulator&) = delete;
@@ -110,6 +116,8 @@ class simulator {
     // Binds and starts serving; returns the bound endpoint.
     [[nodiscard]] boost::system::result<boost::asio::ip::tcp::endpoint> listen(
         const boost::asio::ip::tcp::endpoint& endpoint);
+    // Stops serving, and saves pending changes of the pods when a state file
+    // is set. A failed save is logged.
     void stop();
 
     // `http://ADDR:PORT`, or `https://` with TLS, of the bound endpoint;
@@ -122,11 +130,14 @@ class simulator {
     // Requests per operation, authenticated or not.
     [[nodiscard]] std::map<operation, std::size_t> call_counts() const;
     [[nodiscard]] const std::vector<exchange_record>& exchanges() const noexcept;
+    // The state file, or null without `options.state_file`.
+    [[nodiscard]] simulated::state_file* saved_state() noexcept { return saved_state_.get(); }
 
     struct state;
 
   private:
     std::shared_ptr<state> state_;
+    std::unique_ptr<simulated::state_file> saved_state_;
     std::unique_ptr<net::server> server_;
     std::optional<boost::asio::ip::tcp::endpoint> endpoint_;
 };
@@ -144,7 +155,8 @@ struct in_process_simulator {
 
 // Starts a simulator on 127.0.0.1 with a port from the OS. An empty
 // `options.api_key` is replaced by `generate_api_key()`. Throws
-// `std::system_error` when the port cannot be bound.
+// `std::system_error` when the port cannot be bound, and `std::runtime_error`
+// when `options.state_file` cannot be loaded or written.
 [[nodiscard]] in_process_simulator start_in_process(boost::asio::any_io_executor executor,
                                                     simulator_options options = {});
 

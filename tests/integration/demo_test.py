@@ -106,19 +106,32 @@ class ReadmeDemo(IntegrationTest):
         self.assertIsNone(re.search(r" (error|critical) ", controller.log_text()),
                           controller.log_tail())
 
-    # NOTE: fails: the in-process simulator's pods end with the process, so the
-    # second run finds every pod of the status files gone and fails each
-    # session with PodGone, a terminal phase.
-    @unittest.expectedFailure
     def test_second_run_reaches_running(self):
         sessions = self.copy_examples()
         controller = self.start_demo()
         self.check_running(sessions)
+        first = {(namespace, name): (self.sessions.status(name, namespace)["podId"],
+                                     self.read_token(name, namespace))
+                 for namespace, name, _ in sessions}
         self.assertEqual(controller.terminate(), 0, controller.log_tail())
+        state_file = os.path.join(self.sessions.path, ".status", "simulated-runpod.json")
+        mode = stat.S_IMODE(os.stat(state_file).st_mode)
+        self.assertEqual(mode, 0o600, f"simulator state file mode {mode:o}")
 
+        # The second run's simulator loads the pods of the first, so each
+        # session keeps its pod and its token.
         controller.start()
         self.check_running(sessions)
-
+        for namespace, name, _ in sessions:
+            with self.subTest(session=f"{namespace}/{name}"):
+                pod_id, token = first[(namespace, name)]
+                self.assertEqual(self.sessions.status(name, namespace)["podId"], pod_id)
+                # Compared without assertEqual, whose message would print the token.
+                self.assertTrue(self.read_token(name, namespace) == token,
+                                "the token file changed across the restart")
+        self.assertRegex(controller.log_text(), rf"simulated pods loaded .*pods={len(sessions)}")
+        self.assertNotRegex(controller.log_text(), r"created pod ")
+        self.assertEqual(controller.terminate(), 0, controller.log_tail())
 
 if __name__ == "__main__":
     unittest.main()

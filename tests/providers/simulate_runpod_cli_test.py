@@ -189,11 +189,68 @@ class simulate_runpod_cli_test(unittest.TestCase):
         self.assertEqual(faults["rules"][0]["applied"], 1)
         self.stop(process, signal.SIGTERM)
 
+    def test_state_file_keeps_pods_across_restart(self):
+        key = "rpa_cli_test_key_state"
+        key_file = os.path.join(self.directory.name, "key")
+        state_file = os.path.join(self.directory.name, "state.json")
+        with open(key_file, "w", encoding="utf-8") as file:
+            file.write(key + "\n")
+        arguments = ["--api-key-file", key_file, "--boot-seconds", "0", "--state-file", state_file]
+        process, lines = self.start(*arguments)
+        base_url = "http://" + read_line(lines)
+        self.assertEqual(stat.S_IMODE(os.stat(state_file).st_mode), 0o600)
+
+        env = {"ATLAS_PRESHARED_KEY": "state-test-token-0123", "PODSESSION_UID": "uid-1"}
+        status, _, pod = call(base_url, "POST", "/v2/pods", key, {
+            "name": "psn-cli-default-user-00000001", "image": "img",
+            "gpu": {"id": "NVIDIA L4", "count": 1}, "ports": ["8000/http", "22/tcp"],
+            "env": env})
+        self.assertEqual(status, 201)
+        status, _, deleted = call(base_url, "POST", "/v2/pods", key, {
+            "name": "psn-cli-default-user-00000002", "image": "img",
+            "gpu": {"id": "NVIDIA L4", "count": 1}})
+        self.assertEqual(status, 201)
+        self.assertEqual(call(base_url, "DELETE", "/v2/pods/" + deleted["id"], key)[0], 204)
+        status, _, stopped = call(base_url, "POST", f"/v2/pods/{pod['id']}/action", key,
+                                  {"action": "stop"})
+        self.assertEqual((status, stopped["status"]), (200, "EXITED"))
+        _, stderr = self.stop(process, signal.SIGTERM)
+        self.assertIn("simulated pods saved", stderr)
+        self.assertNotIn(env["ATLAS_PRESHARED_KEY"], stderr)
+
+        self.assertEqual(stat.S_IMODE(os.stat(state_file).st_mode), 0o600)
+        with open(state_file, encoding="utf-8") as file:
+            saved = json.load(file)
+        self.assertEqual([entry["id"] for entry in saved["pods"]], [pod["id"]])
+
+        process, lines = self.start(*arguments)
+        base_url = "http://" + read_line(lines)
+        status, _, listed = call(base_url, "GET", "/v2/pods", key)
+        self.assertEqual(status, 200)
+        self.assertEqual([entry["id"] for entry in listed["pods"]], [pod["id"]])
+        restored = listed["pods"][0]
+        self.assertEqual(restored["env"], env)
+        self.assertEqual(restored["status"], "EXITED")
+        self.assertEqual(restored["createdAt"], pod["createdAt"])
+        status, _, started = call(base_url, "POST", f"/v2/pods/{pod['id']}/action", key,
+                                  {"action": "start"})
+        self.assertEqual((status, started["status"]), (200, "RUNNING"))
+        # The tcp port keeps its public port.
+        self.assertEqual(started["runtime"]["ports"], pod["runtime"]["ports"])
+        self.stop(process, signal.SIGTERM)
+
     def test_rejects_invalid_fault_file_and_flags(self):
         faults_file = os.path.join(self.directory.name, "faults.json")
         with open(faults_file, "w", encoding="utf-8") as file:
             file.write('{"rules": [{"fault": "error", "status": 600}]}')
+        state_file = os.path.join(self.directory.name, "state.json")
+        with open(state_file, "w", encoding="utf-8") as file:
+            file.write('{"version": 1, "pods": [')
         for arguments, status, message in [
+                (["--state-file", state_file], 1,
+                 f'the simulator state file "{state_file}" is invalid: invalid JSON at line 1'),
+                (["--state-file", state_file], 1, "delete it to start the simulator with no pods"),
+                (["--state-file", "/nonexistent/state.json"], 1, "check that its folder exists"),
                 (["--faults", faults_file], 1, "rules[0].status: 600 is not"),
                 (["--faults", "/nonexistent/faults.yaml"], 1, "cannot read the fault file"),
                 (["--rate-limit", "minute=sixty/60"], 2, "NAME=QUOTA/SECONDS"),
