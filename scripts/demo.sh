@@ -11,5 +11,12 @@ repo_root=$(cd "$(dirname "$0")/.." && pwd)
 "$repo_root/scripts/install-deps.sh"
 "$repo_root/scripts/build.sh"
 
+# On a laptop the metrics and health endpoints stay on loopback unless the
+# caller passes its own --listen.
+listen=(--listen 127.0.0.1:8080)
+for argument in "$@"; do
+    [[ $argument == --listen || $argument == --listen=* ]] && listen=()
+done
 exec "${PODSESSION_BUILD_DIR:-$repo_root/build}/podsession" run \
-    --sessions-dir "$repo_root/manifests/examples" --provider simulated --poll-interval 1s "$@"
+    --sessions-dir "$repo_root/manifests/examples" --provider simulated --poll-interval 1s \
+    "${listen[@]}" "$@"
