@@ -51,6 +51,9 @@ class file_descriptor {
     int fd_;
 };
 
+// NOTE: the same steps as controller/files.cpp's write_file_atomically; the
+// layout lets providers/ depend on crd/ and the HTTP layer only, so it cannot
+// call that one.
 // Replaces `path` with `content` so that readers see the old file or the new
 // one, never a mix: a temporary file in the same folder, fsync, rename, fsync
 // of the folder. mkstemp creates the temporary file with mode 0600, so the
