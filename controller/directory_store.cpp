@@ -423,6 +423,15 @@ void directory_store::declare(const fs::path& file, const crd::object_meta& meta
     }
 
     const std::string uid = !metadata.uid.empty() ? metadata.uid : record.metadata.uid;
+    if (!inserted && !record.metadata.uid.empty() && uid != record.metadata.uid) {
+        // A new UID is a new session: the status names the old one's pod,
+        // which is left to the orphan reaper.
+        spdlog::warn(
+            "metadata.uid changed; starting a new session, the old pod is reaped as an orphan "
+            "session={} old_uid={} uid={} file={}",
+            key, record.metadata.uid, uid, log::quote(file.string()));
+        record.status.reset();
+    }
     record.metadata = metadata;
     record.metadata.uid = uid.empty() ? config_.make_uid() : uid;
     record.file = file;

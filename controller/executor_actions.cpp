@@ -310,7 +310,12 @@ asio::awaitable<bool> executor::verify(record_ptr /*session*/,
     const auto fetched = co_await provider_.get_pod(planned.pod_id);
     if (fetched) {
         remember_pod(*fetched);
-        verify_retries_.erase(planned.pod_id);
+        // Found: the plan can now see the pod. Should it still ask for the
+        // check (a pod the session cannot claim), the next GET waits a poll
+        // interval, so no plan can loop on GETs and spend the rate limit.
+        auto& state = verify_retries_[planned.pod_id];
+        state.not_before = clock_.now() + options_.poll_interval;
+        state.attempts = 0;
         co_return true;
     }
     if (fetched.error().is(errc::not_found)) {

@@ -334,6 +334,34 @@ TEST_F(executor_test, rereads_the_source_before_an_idle_expiry) {
     EXPECT_EQ(std::ranges::count(store.events, "refresh apps/a"), 2);
 }
 
+TEST_F(executor_test, checks_a_pod_it_cannot_claim_once_a_poll_interval) {
+    // The status names a pod of the session's earlier UID, as after an edit of
+    // metadata.uid: a GET finds the pod, and the plan still cannot claim it.
+    crd::observed_pod earlier;
+    earlier.id = "podX";
+    earlier.name = "psn-default-apps-a-ffffffff";
+    earlier.status = crd::pod_status::running;
+    earlier.created_at = t0 - minutes{5};
+    earlier.session_uid = "ffffffff-0000-4000-8000-000000000000";
+    provider.pods = {{earlier.id, earlier}};
+    provider.hidden_from_list.insert(earlier.id);
+    auto session = make_session("a");
+    crd::pod_session_status status;
+    status.phase = crd::session_phase::running;
+    status.pod_id = earlier.id;
+    status.pod_name = earlier.name;
+    status.created_at = t0 - minutes{5};
+    session.status = status;
+    controller->upsert(std::move(session));
+    settle();
+    const auto gets = provider.count("get podX");
+    EXPECT_LE(gets, 1u);
+    advance(seconds{1});
+    EXPECT_EQ(provider.count("get podX"), gets);
+    advance(seconds{5});
+    EXPECT_LE(provider.count("get podX"), gets + 1);
+}
+
 TEST_F(executor_test, reaps_orphans_only_after_a_good_list) {
     crd::observed_pod orphan;
     orphan.id = "orphan1";
