@@ -20,15 +20,18 @@ namespace {
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
-std::optional<fs::path> find_session_file(const fs::path& directory, const std::string& key) {
+// Every file that declares the session, in the order the controller reads
+// them. Which one the controller owns depends on what it saw first, which this
+// command cannot know, so a touch goes to all of them.
+std::vector<fs::path> find_session_files(const fs::path& directory, const std::string& key) {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator{directory}) {
         if (is_session_file_name(entry.path()) && entry.is_regular_file()) {
             files.push_back(entry.path());
         }
     }
-    // The same order the controller reads them in, so the file it owns wins.
     std::ranges::sort(files);
+    std::vector<fs::path> declaring;
     for (const auto& file : files) {
         const auto text = read_file(file);
         if (!text) {
@@ -36,11 +39,12 @@ std::optional<fs::path> find_session_file(const fs::path& directory, const std::
         }
         for (const auto& entry : decode_session_file(*text).entries) {
             if (entry.key == key) {
-                return file;
+                declaring.push_back(file);
+                break;
             }
         }
     }
-    return std::nullopt;
+    return declaring;
 }
 
 // Sets the annotation with a merge patch, the same write as
@@ -105,6 +109,45 @@ int touch_in_cluster(const fs::path& kubeconfig, const std::string& context,
 }
 
 }  // namespace
+
+// Rewrites one session file with the touch, keeping its mode.
+int touch_file_on_disk(const fs::path& file, const std::string& key,
+                       const std::string& namespace_name, const std::string& name,
+                       crd::timestamp when) {
+    const auto text = read_file(file);
+    if (!text) {
+        std::cerr << "podsession touch: cannot read " << file.string() << ": "
+                  << text.error().message() << "\n";
+        return exit_failure;
+    }
+    const auto edit = touch_session_text(*text, namespace_name, name, when);
+    if (!edit && edit.error() == boost::system::errc::invalid_argument) {
+        std::cerr << "podsession touch: " << file.string() << ": PodSession " << key
+                  << ": metadata.annotations cannot be edited (it is not a mapping); fix the file "
+                     "by hand\n";
+        return exit_failure;
+    }
+    if (!edit) {
+        std::cerr << "podsession touch: PodSession " << key << " not found in " << file.string()
+                  << "\n";
+        return exit_failure;
+    }
+    struct ::stat info {};
+    const mode_t mode = ::stat(file.c_str(), &info) == 0 ? (info.st_mode & 07777) : 0644;
+    if (const auto write_error = write_file_atomically(file, edit->text, mode)) {
+        std::cerr << "podsession touch: cannot write " << file.string() << ": "
+                  << write_error.message() << "\n";
+        return exit_failure;
+    }
+    if (edit->reformatted) {
+        std::cerr << "podsession touch: " << file.string()
+                  << ": the session's metadata uses flow style, so its document was written anew "
+                     "and lost its comments\n";
+    }
+    std::cout << "touched PodSession " << key << " in " << file.string() << " at "
+              << crd::format_rfc3339(when) << "\n";
+    return exit_ok;
+}
 
 int run_touch(std::span<char* const> args) {
     po::options_description options{
@@ -182,46 +225,24 @@ int run_touch(std::span<char* const> args) {
                   << " is not a directory\n";
         return exit_failure;
     }
-    const auto file = find_session_file(directory, key);
-    if (!file) {
+    const auto files = find_session_files(directory, key);
+    if (files.empty()) {
         std::cerr << "podsession touch: PodSession " << key << " not found in "
                   << directory.string() << "; check the name and -n NAMESPACE\n";
         return exit_failure;
     }
-
-    const auto text = read_file(*file);
-    if (!text) {
-        std::cerr << "podsession touch: cannot read " << file->string() << ": "
-                  << text.error().message() << "\n";
-        return exit_failure;
+    if (files.size() > 1) {
+        std::cerr << "podsession touch: PodSession " << key << " is declared in " << files.size()
+                  << " files; the controller follows the one that declared it first and reports "
+                     "the others. Touching all of them; delete the duplicates\n";
     }
-    const auto edit = touch_session_text(*text, namespace_name, name, when);
-    if (!edit && edit.error() == boost::system::errc::invalid_argument) {
-        std::cerr << "podsession touch: " << file->string() << ": PodSession " << key
-                  << ": metadata.annotations cannot be edited (it is not a mapping); fix the file "
-                     "by hand\n";
-        return exit_failure;
+    int status = exit_ok;
+    for (const auto& file : files) {
+        if (touch_file_on_disk(file, key, namespace_name, name, when) != exit_ok) {
+            status = exit_failure;
+        }
     }
-    if (!edit) {
-        std::cerr << "podsession touch: PodSession " << key << " not found in " << file->string()
-                  << "\n";
-        return exit_failure;
-    }
-    struct ::stat info {};
-    const mode_t mode = ::stat(file->c_str(), &info) == 0 ? (info.st_mode & 07777) : 0644;
-    if (const auto write_error = write_file_atomically(*file, edit->text, mode)) {
-        std::cerr << "podsession touch: cannot write " << file->string() << ": "
-                  << write_error.message() << "\n";
-        return exit_failure;
-    }
-    if (edit->reformatted) {
-        std::cerr << "podsession touch: " << file->string()
-                  << ": the session's metadata uses flow style, so its document was written anew "
-                     "and lost its comments\n";
-    }
-    std::cout << "touched PodSession " << key << " in " << file->string() << " at "
-              << crd::format_rfc3339(when) << "\n";
-    return exit_ok;
+    return status;
 }
 
 }  // namespace podsession::controller::cli

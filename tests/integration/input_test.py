@@ -123,6 +123,23 @@ class BadInput(IntegrationTest):
         result = self.validate("good-one.yaml", "good-two.yml")
         self.assertEqual(result.returncode, 0, result.stderr)
 
+    def test_touch_reaches_every_file_declaring_the_session(self):
+        # The controller follows whichever file declared the session first,
+        # which the touch command cannot know: a touch of only one file could
+        # miss the owner and let an active session expire.
+        self.write_files()
+        result = subprocess.run(
+            [PODSESSION, "touch", "shared", "--sessions-dir", self.sessions.path,
+             "--time", "2026-12-04T19:37:02Z"],
+            capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("is declared in 2 files", result.stderr)
+        for filename in ("shared-a.yaml", "shared-b.yaml"):
+            with open(self.sessions.file(filename), encoding="utf-8") as stream:
+                self.assertIn('podsession.io/last-touched: "2026-12-04T19:37:02', stream.read(),
+                              filename)
+            self.assertIn(self.sessions.file(filename), result.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
