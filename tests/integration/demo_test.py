@@ -50,7 +50,8 @@ class ReadmeDemo(IntegrationTest):
         examples = os.path.join(SOURCE_DIR, "manifests", "examples")
         self.assertTrue(os.path.isdir(examples), f"{examples} not found; set PODSESSION_SOURCE_DIR")
         shutil.rmtree(self.sessions.path)
-        shutil.copytree(examples, self.sessions.path)
+        # A demo run leaves its .status folder in the examples; the test starts clean.
+        shutil.copytree(examples, self.sessions.path, ignore=shutil.ignore_patterns(".status"))
         sessions = self.example_sessions(self.sessions.path)
         self.assertGreaterEqual(len(sessions), 3)
         return sessions

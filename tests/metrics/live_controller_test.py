@@ -65,7 +65,9 @@ class LiveController(unittest.TestCase):
     def setUpClass(cls):
         cls.workdir = tempfile.mkdtemp(prefix="podsession-metrics-")
         cls.sessions = os.path.join(cls.workdir, "sessions")
-        shutil.copytree(os.path.join(ARGS.source, "manifests", "examples"), cls.sessions)
+        # A demo run leaves its .status folder in the examples; the test starts clean.
+        shutil.copytree(os.path.join(ARGS.source, "manifests", "examples"), cls.sessions,
+                        ignore=shutil.ignore_patterns(".status"))
         cls.log_path = os.path.join(cls.workdir, "controller.log")
         cls.log = open(cls.log_path, "w", encoding="utf-8")
         cls.process = subprocess.Popen(
@@ -73,6 +75,9 @@ class LiveController(unittest.TestCase):
              "--listen", "127.0.0.1:0", "--simulated-boot", "1s", "--poll-interval", "100ms",
              "--resync-interval", "100ms"],
             stdout=cls.log, stderr=subprocess.STDOUT)
+        # A class cleanup runs even when the rest of setUpClass fails, unlike
+        # tearDownClass, so no controller outlives a failed start.
+        cls.addClassCleanup(cls.stop_controller)
 
         def address():
             with open(cls.log_path, encoding="utf-8") as log:
@@ -95,7 +100,7 @@ class LiveController(unittest.TestCase):
         wait_for(all_running, 30, "three Running sessions", cls.log_path)
 
     @classmethod
-    def tearDownClass(cls):
+    def stop_controller(cls):
         cls.process.send_signal(signal.SIGTERM)
         try:
             cls.process.wait(timeout=10)
