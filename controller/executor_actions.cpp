@@ -67,7 +67,9 @@ void executor::block_provider(const providers::provider_error& error) {
         queue_signal_.cancel();
     }
     if (error.is(errc::unauthorized)) {
-        if (provider_state_.block != reconcile::provider_block::all_writes) {
+        // Logged once per 401 block; a 401 during a 402 or 403 pause is news.
+        if (provider_state_.block != reconcile::provider_block::all_writes ||
+            provider_block_until_) {
             spdlog::error(
                 "RunPod rejected the API key; stopping every create and terminate until a list "
                 "succeeds. Check RUNPOD_API_KEY or --runpod-api-key-file status={} error={}",
@@ -77,7 +79,8 @@ void executor::block_provider(const providers::provider_error& error) {
                            "RunPod rejected the API key (HTTP " +
                                std::to_string(error.http_status) +
                                "); check RUNPOD_API_KEY or --runpod-api-key-file"};
-        provider_block_until_.reset();
+        // A pause under way keeps its end: a good list lifts a 401 block, and
+        // must not cut short the pause a 402 or 403 asked for.
     } else if (error.is(errc::forbidden)) {
         // A key may list pods but lack the permission to change them, so a good
         // list proves nothing: writes pause for a while instead, and the log line

@@ -288,6 +288,28 @@ TEST_F(executor_test, pauses_writes_after_forbidden_terminate) {
     EXPECT_TRUE(provider.pods.empty());
 }
 
+TEST_F(executor_test, keeps_a_forbidden_pause_through_a_rejected_key) {
+    controller->upsert(make_session("a", 5));
+    settle();
+    provider.set_status("pod1", crd::pod_status::running);
+    resync();
+    provider.terminate_errors.push_back(fake_provider::error(providers::errc::forbidden, 403));
+    advance(seconds{5});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+
+    // A 401 and then a good list must not end the 403's five-minute pause.
+    provider.list_errors.push_back(fake_provider::error(providers::errc::unauthorized, 401));
+    resync();
+    resync();
+    advance(minutes{4});
+    resync();
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+
+    advance(minutes{1});
+    resync();
+    EXPECT_EQ(provider.count("terminate pod1"), 2u);
+}
+
 TEST_F(executor_test, holds_terminates_while_key_is_rejected) {
     controller->upsert(make_session("a", 5));
     settle();
