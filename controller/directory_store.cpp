@@ -433,6 +433,11 @@ void directory_store::declare(const fs::path& file, const crd::object_meta& meta
         record.status.reset();
     }
     record.metadata = metadata;
+    if (!metadata.uid.empty() || !uid.empty()) {
+        record.uid_minted = metadata.uid.empty() && record.uid_minted;
+    } else {
+        record.uid_minted = true;
+    }
     record.metadata.uid = uid.empty() ? config_.make_uid() : uid;
     record.file = file;
     record.declared = true;
@@ -613,6 +618,31 @@ asio::awaitable<boost::system::error_code> directory_store::release(
     sessions_.erase(found);
     declare(file, again.metadata, std::move(again.spec), std::move(again.errors));
     co_return boost::system::error_code{};
+}
+
+bool directory_store::may_adopt_uid(const crd::object_meta& metadata) const {
+    const auto found = sessions_.find(crd::session_key(metadata));
+    if (found == sessions_.end() || !found->second.uid_minted || found->second.status ||
+        found->second.metadata.uid != metadata.uid) {
+        return false;
+    }
+    std::error_code error;
+    return fs::is_regular_file(token_path(metadata), error);
+}
+
+bool directory_store::adopt_uid(const crd::object_meta& metadata, const std::string& uid) {
+    if (!may_adopt_uid(metadata)) {
+        return false;
+    }
+    auto& record = sessions_.at(crd::session_key(metadata));
+    spdlog::warn(
+        "status file lost; taking the UID of the session's pod, whose token file is still there "
+        "session={} uid={} minted_uid={}",
+        crd::session_key(metadata), uid, metadata.uid);
+    record.metadata.uid = uid;
+    record.uid_minted = false;
+    publish(crd::session_key(metadata));
+    return true;
 }
 
 asio::awaitable<void> directory_store::refresh(const crd::object_meta& metadata) {

@@ -48,6 +48,8 @@ class directory_store final : public session_store {
     boost::asio::awaitable<boost::system::error_code> release(
         const crd::object_meta& metadata) override;
     boost::asio::awaitable<void> refresh(const crd::object_meta& metadata) override;
+    bool may_adopt_uid(const crd::object_meta& metadata) const override;
+    bool adopt_uid(const crd::object_meta& metadata, const std::string& uid) override;
     void record_event(const crd::object_meta& metadata, const reconcile::note& item) override;
     void describe_token(const crd::object_meta& metadata,
                         crd::pod_session_status& status) const override;
@@ -86,6 +88,9 @@ class directory_store final : public session_store {
         // back as a new session, with a new UID, once the old one is released.
         bool declared_again = false;
         declared_session pending_redeclaration;
+        // The UID was minted here: the file names none and no status file
+        // recorded one.
+        bool uid_minted = false;
     };
 
     // Reads every session file that changed. A rescan skips files written in

@@ -250,11 +250,47 @@ reconcile::fleet_usage executor::usage() const {
     return total;
 }
 
+bool executor::adopt_lost_uid(const record_ptr& session) {
+    const auto& status = session->session.status;
+    if (!list_authoritative_ || session->deleting || !status.pod_id.empty() ||
+        status.create_requested_at || !store_.may_adopt_uid(session->session.metadata)) {
+        return false;
+    }
+    // A live pod of ours named for this namespace and name under another UID,
+    // which no session holds: the pod of this session before its status file
+    // was lost. Rare, so a scan of every pod is fine.
+    const auto& metadata = session->session.metadata;
+    for (const auto& [id, pod] : pods_) {
+        if (pod.status == crd::pod_status::terminated || !pod.session_uid ||
+            *pod.session_uid == metadata.uid ||
+            pod.name != reconcile::make_pod_name(options_.planner.controller_id,
+                                                 metadata.namespace_name, metadata.name,
+                                                 *pod.session_uid)) {
+            continue;
+        }
+        const bool held = std::ranges::any_of(sessions_, [&](const auto& entry) {
+            return entry.second->session.metadata.uid == *pod.session_uid;
+        });
+        if (!held && store_.adopt_uid(metadata, *pod.session_uid)) {
+            spdlog::info("adopting the pod of a session whose status was lost session={} pod={}",
+                         session->key, id);
+            return true;
+        }
+    }
+    return false;
+}
+
 asio::awaitable<void> executor::process(record_ptr session) {
     const auto started = std::chrono::steady_clock::now();
     const auto now = clock_.now();
     const std::string key = session->key;
     lift_expired_pause(now);
+
+    if (adopt_lost_uid(session)) {
+        // The store handed the session again under the pod's UID; that record
+        // is queued and plans on its own.
+        co_return;
+    }
 
     auto pods = pods_for(*session);
     auto fleet = usage();

@@ -104,6 +104,9 @@ class executor final : public session_sink {
     boost::asio::awaitable<bool> verify(record_ptr session, const reconcile::verify_pod& planned);
     boost::asio::awaitable<bool> release(record_ptr session);
     boost::asio::awaitable<void> list_pods();
+    // Gives a session whose status was lost the UID of the pod it left, so it
+    // adopts that pod instead of creating a second one.
+    bool adopt_lost_uid(const record_ptr& session);
     // Ends a 402 or 403 pause whose time is up; a 401 block waits for a good list.
     void lift_expired_pause(crd::timestamp now);
     void resume_writes(crd::timestamp now);

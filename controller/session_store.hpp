@@ -75,6 +75,16 @@ class session_store {
     [[nodiscard]] virtual boost::asio::awaitable<boost::system::error_code> release(
         const crd::object_meta& metadata) = 0;
 
+    // Whether the session's UID was made up by the store for want of a record
+    // (directory mode: no status file and no metadata.uid) while its token is
+    // still stored, so that a pod named for an earlier UID may be its own.
+    [[nodiscard]] virtual bool may_adopt_uid(const crd::object_meta& metadata) const = 0;
+
+    // Gives the session `uid` instead, the one of a pod found under its name,
+    // and hands the session to the sink again. Returns false where the store
+    // cannot (Kubernetes UIDs belong to the API server).
+    virtual bool adopt_uid(const crd::object_meta& metadata, const std::string& uid) = 0;
+
     // Reads the session from its source again and hands any change to the sink
     // before it returns. Called before an idle expiry: a touch may be on its
     // way (a file event not yet read, a watch event not yet delivered), and a

@@ -65,6 +65,9 @@ class api_store final : public session_store {
     boost::asio::awaitable<boost::system::error_code> release(
         const crd::object_meta& metadata) override;
     boost::asio::awaitable<void> refresh(const crd::object_meta& metadata) override;
+    // A PodSession's UID is the API server's: never adopted.
+    bool may_adopt_uid(const crd::object_meta&) const override { return false; }
+    bool adopt_uid(const crd::object_meta&, const std::string&) override { return false; }
     void record_event(const crd::object_meta& metadata, const reconcile::note& item) override;
     void describe_token(const crd::object_meta& metadata,
                         crd::pod_session_status& status) const override;

@@ -384,6 +384,53 @@ TEST_F(executor_test, checks_a_pod_it_cannot_claim_once_a_poll_interval) {
     EXPECT_LE(provider.count("get podX"), gets + 1);
 }
 
+TEST_F(executor_test, adopts_the_pod_of_a_session_whose_status_was_lost) {
+    // The session's pod, named and labelled for the UID its lost status held.
+    const std::string earlier_uid = "feedbeef-0000-4000-8000-000000000001";
+    crd::observed_pod earlier;
+    earlier.id = "podX";
+    earlier.name = reconcile::make_pod_name("default", "apps", "a", earlier_uid);
+    earlier.session_uid = earlier_uid;
+    earlier.status = crd::pod_status::running;
+    // Within the orphan grace, as after a quick restart.
+    earlier.created_at = t0;
+    provider.pods = {{earlier.id, earlier}};
+    resync();
+
+    // The store made up a new UID and still holds the token.
+    store.adoptable.insert("apps/a");
+    store.on_adopt = [&](const crd::object_meta&, const std::string& uid) {
+        auto again = make_session("a");
+        again.metadata.uid = uid;
+        controller->upsert(std::move(again));
+    };
+    controller->upsert(make_session("a"));
+    settle();
+    ASSERT_TRUE(store.adopted_uids.contains("apps/a"));
+    EXPECT_EQ(store.adopted_uids.at("apps/a"), earlier_uid);
+    EXPECT_EQ(provider.count("create"), 0u);
+    EXPECT_EQ(status("a").pod_id, "podX");
+    EXPECT_EQ(status("a").phase, crd::session_phase::running);
+}
+
+TEST_F(executor_test, creates_when_no_token_is_left_to_adopt_with) {
+    crd::observed_pod earlier;
+    earlier.id = "podX";
+    earlier.name =
+        reconcile::make_pod_name("default", "apps", "a", "feedbeef-0000-4000-8000-000000000001");
+    earlier.session_uid = "feedbeef-0000-4000-8000-000000000001";
+    earlier.status = crd::pod_status::running;
+    // Within the orphan grace, as after a quick restart.
+    earlier.created_at = t0;
+    provider.pods = {{earlier.id, earlier}};
+    resync();
+
+    controller->upsert(make_session("a"));
+    settle();
+    EXPECT_TRUE(store.adopted_uids.empty());
+    EXPECT_EQ(provider.count("create"), 1u);
+}
+
 TEST_F(executor_test, reaps_orphans_only_after_a_good_list) {
     crd::observed_pod orphan;
     orphan.id = "orphan1";

@@ -203,6 +203,24 @@ class fake_store final : public session_store {
         co_return boost::system::error_code{};
     }
 
+    bool may_adopt_uid(const crd::object_meta& metadata) const override {
+        return adoptable.contains(crd::session_key(metadata));
+    }
+
+    bool adopt_uid(const crd::object_meta& metadata, const std::string& uid) override {
+        if (!may_adopt_uid(metadata)) {
+            return false;
+        }
+        events.push_back("adopt uid " + uid);
+        journal_.push_back(events.back());
+        adoptable.erase(crd::session_key(metadata));
+        adopted_uids[crd::session_key(metadata)] = uid;
+        if (on_adopt) {
+            on_adopt(metadata, uid);
+        }
+        return true;
+    }
+
     boost::asio::awaitable<void> refresh(const crd::object_meta& metadata) override {
         events.push_back("refresh " + crd::session_key(metadata));
         journal_.push_back(events.back());
@@ -227,6 +245,11 @@ class fake_store final : public session_store {
     std::vector<std::string> notes;
     std::vector<std::string> released;
     int fail_status_writes = 0;
+    // Sessions whose UID the store made up while their token is stored.
+    std::set<std::string> adoptable;
+    std::map<std::string, std::string> adopted_uids;
+    // Called by adopt_uid, as the directory store hands the session again.
+    std::function<void(const crd::object_meta&, const std::string&)> on_adopt;
     // Called by refresh, as a source that has a change the controller missed.
     std::function<void(const crd::object_meta&)> on_refresh;
 

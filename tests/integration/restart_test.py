@@ -151,6 +151,45 @@ class RestartAdoption(IntegrationTest):
         self.assert_pods_live(pod_ids)
         self.assertRegex(controller.log_text(), r"stopping on signal; pods keep running")
 
+    def test_lost_status_file_adopts_the_pod_by_its_token(self):
+        # The status file holds the session's UID. Lost while the controller
+        # is stopped, the next start mints a new UID; the pod of the old one is
+        # still the session's, and its token file says the user holds its token.
+        self.start_simulator()
+        self.sessions.write("one.yml", session_yaml("kappa"))
+        controller = self.start_controller()
+        running = self.wait_for_phase("kappa", "Running")
+        uid = self.sessions.document("kappa")["metadata"]["uid"]
+        token = self.read_token("kappa")
+        self.assertEqual(controller.terminate(), 0, controller.log_tail())
+
+        os.remove(self.sessions.status_path("kappa"))
+        controller.start()
+        controller.wait_ready()
+        self.wait_for_resyncs(3)
+        status = self.wait_for_phase("kappa", "Running")
+        self.assertEqual(status["podId"], running["podId"])
+        self.assertEqual(self.sessions.document("kappa")["metadata"]["uid"], uid)
+        self.assertEqual(self.read_token("kappa"), token)
+        self.assertEqual(self.simulator.calls()["createPod"], 1, self.simulator.describe())
+        self.assertRegex(controller.log_text(), r"status file lost; taking the UID")
+
+    def test_lost_status_and_token_files_start_anew(self):
+        # Without the token file nobody can use the old pod: the session starts
+        # anew, and the old pod is left to the orphan reaper.
+        self.start_simulator()
+        self.sessions.write("one.yml", session_yaml("kappa"))
+        controller = self.start_controller()
+        running = self.wait_for_phase("kappa", "Running")
+        self.assertEqual(controller.terminate(), 0, controller.log_tail())
+
+        os.remove(self.sessions.status_path("kappa"))
+        os.remove(self.sessions.token_path("kappa"))
+        controller.start()
+        status = self.wait_for_phase("kappa", "Running")
+        self.assertNotEqual(status["podId"], running["podId"])
+        self.assertEqual(self.simulator.calls()["createPod"], 2, self.simulator.describe())
+
 
 if __name__ == "__main__":
     unittest.main()
