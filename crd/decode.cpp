@@ -16,7 +16,62 @@
 namespace podsession::crd {
 namespace {
 
-constexpr std::size_t max_shown_value = 64;
+// Values longer than this are cut in messages: a long value is more likely a
+// pasted secret than a typo worth reading in full.
+constexpr std::size_t max_shown_value = 32;
+
+// The maximum length of an enum word or GPU type id.
+constexpr std::size_t max_enum_length = 64;
+
+// Escapes control characters (ESC, NUL, newlines) so that a value from a file
+// cannot move the cursor or forge log lines when it is printed.
+std::string escape_controls(std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string escaped;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            escaped += "\\x";
+            escaped += hex[byte >> 4];
+            escaped += hex[byte & 0xf];
+        } else {
+            escaped += c;
+        }
+    }
+    return escaped;
+}
+
+// Names the YAML type of a node without its content, for values that may be
+// secrets.
+std::string_view yaml_type(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Map:
+            return "a mapping";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Scalar:
+            return "a scalar";
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return "null";
+}
+
+// The variable name of an env entry written as `NAME=value`, when the part
+// before `=` is a valid name; empty otherwise.
+std::string env_name_of_scalar(const YAML::Node& node) {
+    if (!node.IsScalar()) {
+        return {};
+    }
+    const std::string& text = node.Scalar();
+    const auto equals = text.find('=');
+    if (equals == std::string::npos) {
+        return {};
+    }
+    std::string name = text.substr(0, equals);
+    return is_env_var_name(name) && name.size() <= 128 ? name : std::string{};
+}
 
 std::string join(std::initializer_list<std::string_view> words) {
     std::string joined;
@@ -76,10 +131,10 @@ class document_decoder {
             case YAML::NodeType::Scalar:
                 break;
         }
-        std::string text = node.Scalar();
-        if (text.size() > max_shown_value) {
-            text.resize(max_shown_value);
-            text += "...";
+        const std::string& scalar = node.Scalar();
+        std::string text = escape_controls(std::string_view{scalar}.substr(0, max_shown_value));
+        if (scalar.size() > max_shown_value) {
+            text += "... (" + std::to_string(scalar.size()) + " characters)";
         }
         return node.Tag() == detail::quoted_tag ? '"' + text + '"' : text;
     }
@@ -158,7 +213,7 @@ class document_decoder {
     template <class Enum>
     std::optional<Enum> read_enum(const YAML::Node& node, const std::string& path,
                                   std::initializer_list<std::pair<std::string_view, Enum>> values) {
-        const auto text = read_string(node, path, max_shown_value);
+        const auto text = read_string(node, path, max_enum_length);
         if (!text) {
             return std::nullopt;
         }
@@ -302,7 +357,7 @@ class document_decoder {
             std::set<std::string> seen;
             for (std::size_t i = 0; i < types.size(); ++i) {
                 const auto item_path = index_path("spec.gpu.types", i);
-                const auto text = read_string(types[i], item_path, max_shown_value);
+                const auto text = read_string(types[i], item_path, max_enum_length);
                 if (!text) {
                     continue;
                 }
@@ -363,9 +418,17 @@ class document_decoder {
         }
     }
 
+    // Env values may be secrets, so no message here shows a value, and names
+    // are shown only once they parse as variable names.
     void decode_env(const YAML::Node& node, std::vector<env_var>& env) {
         const std::string path = "spec.env";
-        if (is_absent(node) || !expect_sequence(node, path)) {
+        if (is_absent(node)) {
+            return;
+        }
+        if (!node.IsSequence()) {
+            add_error(node, path, "",
+                      std::string{"must be a list of {name, value} mappings, not "} +
+                          std::string{yaml_type(node)} + "; the content is not shown");
             return;
         }
         if (node.size() > 64) {
@@ -375,11 +438,12 @@ class document_decoder {
         for (std::size_t i = 0; i < node.size(); ++i) {
             const auto item_path = index_path(path, i);
             const YAML::Node item = node[i];
-            if (!expect_map(item, item_path)) {
+            if (!item.IsMap()) {
+                add_env_entry_error(item, item_path);
                 continue;
             }
-            check_fields(item, item_path, {"name", "value"});
-            const auto name = read_string(item["name"], item_path + ".name", 128);
+            check_env_fields(item, item_path);
+            const auto name = read_env_name(item["name"], item_path + ".name");
             // The value is never shown in a message: env values may be secrets.
             std::optional<std::string> value;
             if (!is_absent(item["value"])) {
@@ -399,7 +463,7 @@ class document_decoder {
                 continue;
             }
             if (!is_env_var_name(*name)) {
-                add_error(item["name"], item_path + ".name", describe(item["name"]),
+                add_error(item["name"], item_path + ".name", "",
                           "must start with a letter or '_' and hold only letters, digits and '_'");
             } else if (is_reserved_env_name(*name)) {
                 add_error(item["name"], item_path + ".name", describe(item["name"]),
@@ -412,6 +476,55 @@ class document_decoder {
                 env.push_back({*name, value.value_or("")});
             }
         }
+    }
+
+    void add_env_entry_error(const YAML::Node& item, const std::string& item_path) {
+        std::string rule = "is " + std::string{yaml_type(item)};
+        if (const auto name = env_name_of_scalar(item); !name.empty()) {
+            rule += " for " + name + "; write it as {name: " + name + ", value: ...}";
+        } else {
+            rule += "; write each variable as {name: NAME, value: ...}";
+        }
+        rule += "; the value is not shown because it may be a secret";
+        add_error(item, item_path, "", std::move(rule));
+    }
+
+    // Like check_fields, but shows an unknown key only when it reads as a
+    // variable name: `{API_KEY: sk-...}` is reported as API_KEY, and a key
+    // that may be the secret itself is not shown.
+    void check_env_fields(const YAML::Node& item, const std::string& item_path) {
+        if (options_.unknown == unknown_fields::ignore) {
+            return;
+        }
+        for (const auto& entry : item) {
+            const std::string& key = entry.first.Scalar();
+            if (key == "name" || key == "value") {
+                continue;
+            }
+            if (is_env_var_name(key) && key.size() <= 128) {
+                add_error(entry.first, join_path(item_path, key), "",
+                          "is not a known field; write the variable as {name: " + key +
+                              ", value: ...}");
+            } else {
+                add_error(entry.first, item_path, "",
+                          "has a field that is not name or value; the field is not shown");
+            }
+        }
+    }
+
+    std::optional<std::string> read_env_name(const YAML::Node& node, const std::string& path) {
+        if (is_absent(node)) {
+            return std::nullopt;
+        }
+        if (!node.IsScalar()) {
+            add_error(node, path, "", "must be a string, not " + std::string{yaml_type(node)});
+            return std::nullopt;
+        }
+        if (node.Scalar().size() > 128) {
+            add_error(node, path, "", "is longer than 128 characters");
+            return std::nullopt;
+        }
+        return node.Scalar();
     }
 
     void decode_spec(const YAML::Node& node, pod_session_spec& spec) {
@@ -512,9 +625,24 @@ class document_decoder {
     }
 
     void decode(const YAML::Node& document, decode_result& result, pod_session& session) {
+        // A non-mapping document is often a key or token file that ended up
+        // with a .yaml name, so its content is never shown.
         if (!document.IsMap()) {
-            add_error(document, "(document)", describe(document),
-                      "must be a mapping holding a PodSession");
+            add_error(document, "(document)", "",
+                      "is " + std::string{yaml_type(document)} +
+                          ", not a mapping; a session file holds PodSession objects "
+                          "(apiVersion, kind, metadata, spec). Move other files out of the "
+                          "sessions directory; the content is not shown");
+            return;
+        }
+        const bool looks_like_object =
+            std::ranges::any_of(std::initializer_list<const char*>{"apiVersion", "kind", "metadata", "spec"},
+                                [&](const char* key) { return document[key].IsDefined(); });
+        if (!looks_like_object) {
+            add_error(document, "(document)", "",
+                      "has none of apiVersion, kind, metadata and spec, so it is not a "
+                      "PodSession. Move other files out of the sessions directory; the "
+                      "keys are not shown");
             return;
         }
         check_fields(document, "", {"apiVersion", "kind", "metadata", "spec", "status"});

@@ -212,6 +212,79 @@ TEST(decode, never_shows_env_values_in_errors) {
     EXPECT_EQ(documents[0].result.errors[0].to_string().find("hunter2"), std::string::npos);
 }
 
+// Every form an env entry can take when someone pastes a secret into it.
+TEST(decode, never_shows_env_secrets_in_any_form) {
+    constexpr std::string_view secret = "sk-SECRET1";
+    const std::string forms[] = {
+        valid_with("{name: MODEL, value: llama-3}", "\"API_KEY=sk-SECRET1\""),
+        valid_with("{name: MODEL, value: llama-3}", "API_KEY=sk-SECRET1"),
+        valid_with("{name: MODEL, value: llama-3}", "[API_KEY, sk-SECRET1]"),
+        valid_with("{name: MODEL, value: llama-3}", "{API_KEY: sk-SECRET1}"),
+        valid_with("{name: MODEL, value: llama-3}", "{sk-SECRET1: x}"),
+        valid_with("{name: MODEL, value: llama-3}", "{name: sk-SECRET1, value: x}"),
+        valid_with("{name: MODEL, value: llama-3}", "{name: [sk-SECRET1], value: x}"),
+        valid_with("{name: MODEL, value: llama-3}", "{name: MODEL, value: [sk-SECRET1]}"),
+        valid_with("env:\n    - {name: MODEL, value: llama-3}", "env: \"API_KEY=sk-SECRET1\""),
+        valid_with("env:\n    - {name: MODEL, value: llama-3}", "env: {API_KEY: sk-SECRET1}"),
+    };
+    for (const auto& text : forms) {
+        SCOPED_TRACE(text);
+        const auto documents = decode_text(text);
+        ASSERT_EQ(documents.size(), 1u);
+        ASSERT_FALSE(documents[0].result.errors.empty());
+        for (const auto& error : documents[0].result.errors) {
+            EXPECT_EQ(error.to_string().find(secret), std::string::npos) << error.to_string();
+            EXPECT_EQ(error.path.find("spec.env"), 0u) << error.to_string();
+        }
+    }
+}
+
+TEST(decode, names_env_variable_of_scalar_entry) {
+    const auto documents =
+        decode_text(valid_with("{name: MODEL, value: llama-3}", "\"API_KEY=sk-SECRET1\""));
+    ASSERT_EQ(documents[0].result.errors.size(), 1u);
+    const auto message = documents[0].result.errors[0].to_string();
+    EXPECT_EQ(message.rfind("spec.env[0]: is a scalar for API_KEY; write it as {name: API_KEY, "
+                            "value: ...}", 0),
+              0u)
+        << message;
+}
+
+TEST(decode, never_shows_content_of_non_object_documents) {
+    constexpr std::string_view secret = "KV9OBSaoQtSECRET";
+    const std::string texts[] = {
+        std::string{secret} + "\n",
+        "\"" + std::string{secret} + "\"\n",
+        "- " + std::string{secret} + "\n",
+        "API_KEY: " + std::string{secret} + "\n",
+        std::string{secret} + ": x\n",
+    };
+    for (const auto& text : texts) {
+        SCOPED_TRACE(text);
+        const auto documents = decode_text(text);
+        ASSERT_EQ(documents.size(), 1u);
+        ASSERT_EQ(documents[0].result.errors.size(), 1u);
+        const auto message = documents[0].result.errors[0].to_string();
+        EXPECT_EQ(message.find(secret), std::string::npos) << message;
+        EXPECT_EQ(documents[0].result.errors[0].path, "(document)");
+    }
+    const auto scalar = decode_text(std::string{secret} + "\n")[0].result.errors[0].to_string();
+    EXPECT_NE(scalar.find("is a scalar, not a mapping"), std::string::npos) << scalar;
+    EXPECT_NE(scalar.find("Move other files out of the sessions directory"), std::string::npos);
+}
+
+TEST(decode, cuts_long_values_and_escapes_controls) {
+    const auto documents = decode_text(
+        valid_with("image: ghcr.io/me/inference:latest",
+                   "image: \"ghcr.io/me/\\e[31m 0123456789012345678901234567890123456789\""));
+    ASSERT_EQ(documents[0].result.errors.size(), 1u);
+    const auto& value = documents[0].result.errors[0].value;
+    EXPECT_EQ(value.find('\x1b'), std::string::npos) << value;
+    EXPECT_NE(value.find("\\x1b"), std::string::npos) << value;
+    EXPECT_EQ(value.find("0123456789012345678901234567890123456789"), std::string::npos) << value;
+    EXPECT_NE(value.find("(57 characters)"), std::string::npos) << value;
+}
+
 TEST(decode, requires_status_to_be_absent_from_files) {
     const auto documents = decode_text(std::string{valid_session} + "status: {phase: Running}\n");
     ASSERT_EQ(documents[0].result.errors.size(), 1u);
