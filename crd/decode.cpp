@@ -281,6 +281,12 @@ class document_decoder {
             add_error(node["name"], "metadata.name", describe(node["name"]),
                       "must be lowercase letters, digits, '-' and '.', starting and ending with a "
                       "letter or digit");
+        } else if (name->size() > options_.max_name_length) {
+            add_error(node["name"], "metadata.name", "",
+                      "is " + std::to_string(name->size()) + " characters long; directory mode "
+                      "allows at most " + std::to_string(options_.max_name_length) +
+                          ", because the token file .NAME.token.XXXXXX must fit the 255-byte "
+                          "file name limit; shorten the name");
         } else {
             metadata.name = *name;
         }
