@@ -484,6 +484,44 @@ class document_decoder {
         }
     }
 
+    // Reports every key that a mapping repeats. yaml-cpp keeps the first value
+    // silently, whereas PyYAML and kubectl keep the last, so the same file would
+    // mean different things to different tools.
+    void check_duplicate_keys(const YAML::Node& node, const std::string& path, int depth = 0) {
+        // Deeper nesting than any PodSession field is left to the decoder.
+        constexpr int max_depth = 16;
+        if (depth > max_depth) {
+            return;
+        }
+        if (node.IsSequence()) {
+            for (std::size_t i = 0; i < node.size(); ++i) {
+                check_duplicate_keys(node[i], index_path(path, i), depth + 1);
+            }
+            return;
+        }
+        if (!node.IsMap()) {
+            return;
+        }
+        std::set<std::string> seen;
+        for (const auto& entry : node) {
+            if (!entry.first.IsScalar()) {
+                continue;
+            }
+            const std::string& key = entry.first.Scalar();
+            // Under spec.env a key that is no variable name may be a secret.
+            const bool hidden = path.starts_with("spec.env") && !is_env_var_name(key);
+            const auto key_path =
+                hidden ? path : join_path(path, escape_controls(key.substr(0, max_shown_value)));
+            if (!seen.insert(key).second) {
+                add_error(entry.first, key_path, "",
+                          "is a duplicate key; other YAML tools keep the last value and this "
+                          "controller would keep the first, so remove one of them");
+            } else {
+                check_duplicate_keys(entry.second, key_path, depth + 1);
+            }
+        }
+    }
+
     void add_env_entry_error(const YAML::Node& item, const std::string& item_path) {
         std::string rule = "is " + std::string{yaml_type(item)};
         if (const auto name = env_name_of_scalar(item); !name.empty()) {
@@ -651,6 +689,7 @@ class document_decoder {
                       "keys are not shown");
             return;
         }
+        check_duplicate_keys(document, "");
         check_fields(document, "", {"apiVersion", "kind", "metadata", "spec", "status"});
 
         const auto api = read_string(document["apiVersion"], "apiVersion", 128);

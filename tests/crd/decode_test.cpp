@@ -285,6 +285,28 @@ TEST(decode, cuts_long_values_and_escapes_controls) {
     EXPECT_NE(value.find("(57 characters)"), std::string::npos) << value;
 }
 
+TEST(decode, reports_duplicate_keys) {
+    const auto documents = decode_text(valid_with(
+        "  gpu:\n    types: [h100, NVIDIA H100 PCIe]\n    count: 1\n",
+        "  gpu: {types: [h100], count: 1}\n  gpu: {types: [h100], count: 9}\n  ports:\n"
+        "    - {port: 1, port: 2}\n"));
+    ASSERT_EQ(documents.size(), 1u);
+    const auto& errors = documents[0].result.errors;
+    EXPECT_FALSE(documents[0].result.session.has_value());
+    std::vector<std::string> messages;
+    for (const auto& error : errors) {
+        messages.push_back(error.to_string() + " @" + std::to_string(error.line));
+    }
+    const auto has = [&](std::string_view prefix) {
+        return std::ranges::any_of(messages, [&](const std::string& m) { return m.starts_with(prefix); });
+    };
+    EXPECT_TRUE(has("spec.gpu: is a duplicate key; other YAML tools keep the last value")) << ::testing::PrintToString(messages);
+    EXPECT_TRUE(has("spec.ports[0].port: is a duplicate key")) << ::testing::PrintToString(messages);
+    const auto gpu = std::ranges::find_if(errors, [](const field_error& e) { return e.path == "spec.gpu"; });
+    ASSERT_NE(gpu, errors.end());
+    EXPECT_EQ(gpu->line, 12);
+}
+
 TEST(decode, requires_status_to_be_absent_from_files) {
     const auto documents = decode_text(std::string{valid_session} + "status: {phase: Running}\n");
     ASSERT_EQ(documents[0].result.errors.size(), 1u);
