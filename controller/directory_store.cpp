@@ -273,7 +273,7 @@ void directory_store::load_file(const fs::path& path) {
     if (!text) {
         spdlog::error(
             "cannot read session file, keeping its sessions as they were file={} error={}",
-            log::quote(path.string()), log::quote(text.error().message()));
+            log::quote(path.string()), log::quote(describe_read_error(text.error())));
         return;
     }
     const auto decoded = decode_session_file(*text);

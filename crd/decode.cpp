@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <set>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 #include <boost/json/serialize.hpp>
 
@@ -113,6 +114,10 @@ class document_decoder {
         if (first_line_ == 0) {
             return 0;
         }
+        // A missing key yields an invalid node, whose Mark() throws.
+        if (!node.IsDefined()) {
+            return first_line_;
+        }
         const auto mark = node.Mark();
         return mark.is_null() ? first_line_ : first_line_ + mark.line;
     }
@@ -197,6 +202,12 @@ class document_decoder {
         std::int64_t value = 0;
         const std::string& text = node.IsScalar() ? node.Scalar() : std::string{};
         const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (node.IsScalar() && node.Tag() != detail::quoted_tag &&
+            ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
+            add_error(node, path, describe(node),
+                      "is out of range " + std::to_string(min) + ".." + std::to_string(max));
+            return std::nullopt;
+        }
         if (!node.IsScalar() || node.Tag() == detail::quoted_tag || ec != std::errc{} ||
             ptr != text.data() + text.size() || text.empty()) {
             add_error(node, path, describe(node), "must be an integer");
@@ -280,7 +291,7 @@ class document_decoder {
         } else if (!is_dns1123_subdomain(*name)) {
             add_error(node["name"], "metadata.name", describe(node["name"]),
                       "must be lowercase letters, digits, '-' and '.', starting and ending with a "
-                      "letter or digit");
+                      "letter or digit, with at most 63 characters between dots");
         } else if (name->size() > options_.max_name_length) {
             add_error(node["name"], "metadata.name", "",
                       "is " + std::to_string(name->size()) + " characters long; directory mode "
@@ -826,15 +837,38 @@ std::vector<file_document> decode_pod_session_file(std::string_view text,
             documents.push_back(std::move(document));
             return;
         }
+        YAML::Node node;
         try {
-            const YAML::Node node = YAML::Load(current);
-            document.result = decode_node(node, options, document_line);
+            node = YAML::Load(current);
+        } catch (const YAML::DeepRecursion& error) {
+            document.unparsable = true;
+            document.result.line = document_line;
+            document.result.errors.push_back(
+                {"(document)", "",
+                 "nests too deeply for the YAML parser (" + std::to_string(error.depth()) +
+                     " levels); a PodSession needs fewer than 10",
+                 document_line + (error.mark.is_null() ? 0 : error.mark.line)});
+            documents.push_back(std::move(document));
+            return;
         } catch (const YAML::Exception& error) {
             document.unparsable = true;
             document.result.line = document_line;
             document.result.errors.push_back(
-                {"(document)", "", "is not valid YAML: " + error.msg,
+                {"(document)", "", "is not valid YAML: " + escape_controls(error.msg),
                  document_line + (error.mark.is_null() ? 0 : error.mark.line)});
+            documents.push_back(std::move(document));
+            return;
+        }
+        try {
+            document.result = decode_node(node, options, document_line);
+        } catch (const YAML::Exception& error) {
+            // The text parsed, so this is a fault of the decoder, not of the file.
+            document.result = {};
+            document.result.line = document_line;
+            document.result.errors.push_back(
+                {"(document)", "",
+                 "could not be decoded: " + escape_controls(error.msg),
+                 document_line});
         }
         documents.push_back(std::move(document));
     };

@@ -20,7 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
-std::optional<fs::path> find_session_file(const fs::path& directory, const std::string& key) {
+// Finds the file declaring `key`. Files that cannot be read or do not parse
+// completely are added to `unreadable`, because they may declare it.
+std::optional<fs::path> find_session_file(const fs::path& directory, const std::string& key,
+                                          std::vector<fs::path>& unreadable) {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator{directory}) {
         if (is_session_file_name(entry.path()) && entry.is_regular_file()) {
@@ -32,12 +35,17 @@ std::optional<fs::path> find_session_file(const fs::path& directory, const std::
     for (const auto& file : files) {
         const auto text = read_file(file);
         if (!text) {
+            unreadable.push_back(file);
             continue;
         }
-        for (const auto& entry : decode_session_file(*text).entries) {
+        const auto decoded = decode_session_file(*text);
+        for (const auto& entry : decoded.entries) {
             if (entry.key == key) {
                 return file;
             }
+        }
+        if (decoded.has_unparsable) {
+            unreadable.push_back(file);
         }
     }
     return std::nullopt;
@@ -182,7 +190,18 @@ int run_touch(std::span<char* const> args) {
                   << " is not a directory\n";
         return exit_failure;
     }
-    const auto file = find_session_file(directory, key);
+    std::vector<fs::path> unreadable;
+    const auto file = find_session_file(directory, key, unreadable);
+    if (!file && !unreadable.empty()) {
+        std::cerr << "podsession touch: PodSession " << key << " not found in "
+                  << directory.string() << ", but these files cannot be read or do not parse "
+                  << "and may declare it; check them with podsession validate:";
+        for (const auto& path : unreadable) {
+            std::cerr << " " << path.string();
+        }
+        std::cerr << "\n";
+        return exit_failure;
+    }
     if (!file) {
         std::cerr << "podsession touch: PodSession " << key << " not found in "
                   << directory.string() << "; check the name and -n NAMESPACE\n";

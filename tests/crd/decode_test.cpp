@@ -150,7 +150,7 @@ TEST(decode, reports_each_invalid_field_with_path_line_and_rule) {
          13},
         {"bad name", valid_with("name: user-42", "name: User_42"),
          "metadata.name: User_42 must be lowercase letters, digits, '-' and '.', starting and "
-         "ending with a letter or digit",
+         "ending with a letter or digit, with at most 63 characters between dots",
          4},
         {"wrong kind", valid_with("kind: PodSession", "kind: Pod"),
          "kind: Pod is not supported; this controller reads only PodSession objects", 2},
@@ -305,6 +305,53 @@ TEST(decode, reports_duplicate_keys) {
     const auto gpu = std::ranges::find_if(errors, [](const field_error& e) { return e.path == "spec.gpu"; });
     ASSERT_NE(gpu, errors.end());
     EXPECT_EQ(gpu->line, 12);
+}
+
+TEST(decode, explains_missing_spec_and_wrong_kind) {
+    struct test_case {
+        std::string name;
+        std::string text;
+        std::string expected;
+    };
+    const std::string header = "apiVersion: podsession.io/v1alpha1\nkind: PodSession\n";
+    const test_case cases[] = {
+        {"missing spec", header + "metadata: {name: u1}\n", "spec: is required"},
+        {"missing metadata", header + "spec: {image: x, gpu: {types: [h100]}}\n",
+         "metadata: is required"},
+        {"kind Pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n",
+         "kind: Pod is not supported; this controller reads only PodSession objects"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        const auto documents = decode_text(c.text);
+        ASSERT_EQ(documents.size(), 1u);
+        EXPECT_FALSE(documents[0].unparsable);
+        std::vector<std::string> messages;
+        for (const auto& error : documents[0].result.errors) {
+            messages.push_back(error.to_string());
+            EXPECT_EQ(error.rule.find("not valid YAML"), std::string::npos) << error.to_string();
+        }
+        EXPECT_NE(std::ranges::find(messages, c.expected), messages.end())
+            << ::testing::PrintToString(messages);
+    }
+}
+
+TEST(decode, names_label_limit_range_and_depth) {
+    const auto label = decode_text(valid_with("name: user-42", "name: " + std::string(64, 'a')));
+    ASSERT_EQ(label[0].result.errors.size(), 1u);
+    EXPECT_NE(label[0].result.errors[0].rule.find("at most 63 characters between dots"),
+              std::string::npos);
+
+    const auto huge = decode_text(valid_with("readyTimeoutSeconds: 1200",
+                                             "readyTimeoutSeconds: 99999999999999999999"));
+    ASSERT_EQ(huge[0].result.errors.size(), 1u);
+    EXPECT_EQ(huge[0].result.errors[0].rule, "is out of range 1..86400");
+
+    const auto deep = decode_text("a: " + std::string(2000, '[') + "\n");
+    ASSERT_EQ(deep.size(), 1u);
+    ASSERT_EQ(deep[0].result.errors.size(), 1u);
+    EXPECT_NE(deep[0].result.errors[0].rule.find("nests too deeply"), std::string::npos)
+        << deep[0].result.errors[0].rule;
 }
 
 TEST(decode, requires_status_to_be_absent_from_files) {

@@ -165,5 +165,32 @@ class SecretInput(IntegrationTest):
         # Cleanups check the controller and simulator logs for known_secrets.
 
 
+
+class InputMessages(IntegrationTest):
+    """Offline commands name what is wrong with a file, not only that it failed."""
+
+    def run_command(self, *arguments):
+        return subprocess.run([PODSESSION, *arguments], capture_output=True, text=True,
+                              timeout=30)
+
+    def test_validate_names_limits_and_causes(self):
+        self.sessions.write("large.yaml", "# " + "x" * (4 * 1024 * 1024) + "\n")
+        self.sessions.write("no-spec.yaml", "apiVersion: podsession.io/v1alpha1\n"
+                                            "kind: PodSession\nmetadata: {name: nospec}\n")
+        result = self.run_command("validate", self.sessions.file("large.yaml"),
+                                  self.sessions.file("no-spec.yaml"))
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("larger than the limit of 4194304 bytes", result.stderr)
+        self.assertIn("PodSession default/nospec: spec: is required", result.stderr)
+        self.assertNotIn("not valid YAML", result.stderr)
+
+    def test_touch_names_unparsable_file(self):
+        self.sessions.write("broken.yaml", NOT_YAML)
+        result = self.run_command("touch", "broken", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("do not parse", result.stderr)
+        self.assertIn(self.sessions.file("broken.yaml"), result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
