@@ -273,7 +273,7 @@ void directory_store::load_file(const fs::path& path) {
     if (!text) {
         spdlog::error(
             "cannot read session file, keeping its sessions as they were file={} error={}",
-            log::quote(path.string()), log::quote(text.error().message()));
+            log::quote(path.string()), log::quote(describe_read_error(text.error())));
         return;
     }
     const auto decoded = decode_session_file(*text);
@@ -534,15 +534,32 @@ void directory_store::publish(const std::string& key) {
 asio::awaitable<boost::system::error_code> directory_store::write_status(
     const crd::object_meta& metadata, const crd::pod_session_status& status) {
     const auto path = status_path(metadata);
+    const auto found_record = sessions_.find(crd::session_key(metadata));
+    std::error_code exists_error;
+    if (found_record != sessions_.end() && !found_record->second.declared &&
+        status.pod_id.empty() && !status.create_requested_at &&
+        !fs::exists(path, exists_error)) {
+        // A deleted session whose status was never written has no pod to
+        // record, and release removes the file anyway. Skipping the write lets
+        // it be released even where the file cannot be written.
+        co_return boost::system::error_code{};
+    }
     std::error_code mkdir_error;
     fs::create_directories(path.parent_path(), mkdir_error);
-    const auto found_record = sessions_.find(crd::session_key(metadata));
     const crd::pod_session_spec* spec = nullptr;
     if (found_record != sessions_.end() && found_record->second.spec) {
         spec = &*found_record->second.spec;
     }
     const auto error = write_file_atomically(path, crd::encode_status_file(metadata, status, spec), 0644);
-    if (!error) {
+    if (error) {
+        const auto held = write_failures_.admit(path.string() + " " + error.message(),
+                                                std::chrono::steady_clock::now());
+        if (held >= 0) {
+            spdlog::error("cannot write status file; check that the controller's user may write "
+                          "to its folder path={} error={} repeats={}",
+                          log::quote(path.string()), log::quote(error.message()), held);
+        }
+    } else {
         const auto found = sessions_.find(crd::session_key(metadata));
         if (found != sessions_.end() && found->second.metadata.uid == metadata.uid) {
             found->second.status = status;
@@ -592,13 +609,20 @@ asio::awaitable<boost::system::error_code> directory_store::prepare_create(
 
 asio::awaitable<boost::system::error_code> directory_store::release(
     const crd::object_meta& metadata) {
+    // A name too long for the file system, or a path through a file that is
+    // not a folder, names no file, so there is nothing to remove.
+    const auto is_removed = [](const std::error_code& error) {
+        return !error || error == std::errc::filename_too_long ||
+               error == std::errc::not_a_directory;
+    };
     std::error_code error;
     fs::remove(token_path(metadata), error);
-    if (error) {
+    if (!is_removed(error)) {
         co_return boost::system::error_code{error.value(), boost::system::system_category()};
     }
+    error.clear();
     fs::remove(status_path(metadata), error);
-    if (error) {
+    if (!is_removed(error)) {
         co_return boost::system::error_code{error.value(), boost::system::system_category()};
     }
 

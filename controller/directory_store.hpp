@@ -11,6 +11,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "controller/log.hpp"
 #include "controller/session_store.hpp"
 #include "crd/status_codec.hpp"
 
@@ -118,6 +119,8 @@ class directory_store final : public session_store {
     std::set<std::filesystem::path> pending_changes_;
     boost::asio::steady_timer wake_;
     bool stopped_ = false;
+    // One status write failure per file and error is logged a minute.
+    log::repeat_limiter write_failures_{std::chrono::seconds{60}};
     int inotify_fd_ = -1;
 };
 

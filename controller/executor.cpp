@@ -329,8 +329,12 @@ asio::awaitable<void> executor::process(record_ptr session) {
         }
         if (error) {
             persisted = false;
-            spdlog::error("status write failed session={} error={}", key,
-                          log::quote(error.message()));
+            if (const auto held = repeats_.admit(key + " status write failed " + error.message(),
+                                                 std::chrono::steady_clock::now());
+                held >= 0) {
+                spdlog::error("status write failed session={} error={} repeats={}", key,
+                              log::quote(error.message()), held);
+            }
             plan.wake_at = now + options_.retry_backoff_base;
         } else {
             session->session.status = plan.status;

@@ -106,4 +106,11 @@ boost::system::result<std::string> read_file(const std::filesystem::path& path,
     return content;
 }
 
+std::string describe_read_error(const boost::system::error_code& error, std::size_t max_bytes) {
+    if (error == boost::system::errc::file_too_large) {
+        return "the file is larger than the limit of " + std::to_string(max_bytes) + " bytes";
+    }
+    return error.message();
+}
+
 }  // namespace podsession::controller

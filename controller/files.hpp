@@ -17,8 +17,15 @@ namespace podsession::controller {
                                                               std::string_view content,
                                                               mode_t mode);
 
+// The default maximum size of a file for read_file, in bytes.
+inline constexpr std::size_t default_max_file_bytes = 4 * 1024 * 1024;
+
 // Reads a whole file, failing on files larger than `max_bytes`.
-[[nodiscard]] boost::system::result<std::string> read_file(const std::filesystem::path& path,
-                                                           std::size_t max_bytes = 4 * 1024 * 1024);
+[[nodiscard]] boost::system::result<std::string> read_file(
+    const std::filesystem::path& path, std::size_t max_bytes = default_max_file_bytes);
+
+// Describes a read_file error for a message, with the limit for a file too large.
+[[nodiscard]] std::string describe_read_error(const boost::system::error_code& error,
+                                              std::size_t max_bytes = default_max_file_bytes);
 
 }  // namespace podsession::controller

@@ -1,5 +1,6 @@
 #include "controller/log.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -20,8 +21,13 @@ void setup(std::string_view level) {
 }
 
 std::string quote(std::string_view value) {
-    const bool plain =
-        !value.empty() && value.find_first_of(" \t\n\r\"=\\") == std::string_view::npos;
+    const auto is_control = [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7f;
+    };
+    const bool plain = !value.empty() &&
+                       value.find_first_of(" \"=\\") == std::string_view::npos &&
+                       std::ranges::none_of(value, is_control);
     if (plain) {
         return std::string{value};
     }
@@ -44,7 +50,17 @@ std::string quote(std::string_view value) {
                 quoted += "\\t";
                 break;
             default:
-                quoted += c;
+                if (is_control(c)) {
+                    // ESC and other control bytes would act on the terminal
+                    // that shows the log.
+                    static constexpr char hex[] = "0123456789abcdef";
+                    const auto byte = static_cast<unsigned char>(c);
+                    quoted += "\\x";
+                    quoted += hex[byte >> 4];
+                    quoted += hex[byte & 0xf];
+                } else {
+                    quoted += c;
+                }
         }
     }
     quoted += '"';

@@ -14,8 +14,10 @@ bool is_session_file_name(const std::filesystem::path& path) {
 }
 
 session_file decode_session_file(std::string_view text) {
+    crd::decode_options options;
+    options.max_name_length = max_directory_name_length;
     session_file file;
-    for (auto& document : crd::decode_pod_session_file(text)) {
+    for (auto& document : crd::decode_pod_session_file(text, options)) {
         file_entry entry;
         entry.line = document.result.line;
         const auto& metadata = document.result.metadata;

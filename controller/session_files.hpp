@@ -28,6 +28,12 @@ struct session_file {
 // Whether directory mode reads this file: `*.yaml` or `*.yml`, not hidden.
 [[nodiscard]] bool is_session_file_name(const std::filesystem::path& path);
 
+// The longest metadata.name directory mode accepts: the token file is written
+// through a temporary file named `.NAME.token.XXXXXX`, and Linux file systems
+// limit a file name to 255 bytes.
+inline constexpr std::size_t max_directory_name_length = 255 - std::string_view{".token.XXXXXX"}.size() - 1;
+
+// Decodes a session file as directory mode reads it.
 [[nodiscard]] session_file decode_session_file(std::string_view text);
 
 // `FILE:LINE: PodSession NS/NAME: PATH: VALUE RULE`, the form editors jump to.

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <set>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 #include <boost/json/serialize.hpp>
 
@@ -16,7 +17,62 @@
 namespace podsession::crd {
 namespace {
 
-constexpr std::size_t max_shown_value = 64;
+// Values longer than this are cut in messages: a long value is more likely a
+// pasted secret than a typo worth reading in full.
+constexpr std::size_t max_shown_value = 32;
+
+// The maximum length of an enum word or GPU type id.
+constexpr std::size_t max_enum_length = 64;
+
+// Escapes control characters (ESC, NUL, newlines) so that a value from a file
+// cannot move the cursor or forge log lines when it is printed.
+std::string escape_controls(std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string escaped;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            escaped += "\\x";
+            escaped += hex[byte >> 4];
+            escaped += hex[byte & 0xf];
+        } else {
+            escaped += c;
+        }
+    }
+    return escaped;
+}
+
+// Names the YAML type of a node without its content, for values that may be
+// secrets.
+std::string_view yaml_type(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Map:
+            return "a mapping";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Scalar:
+            return "a scalar";
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return "null";
+}
+
+// The variable name of an env entry written as `NAME=value`, when the part
+// before `=` is a valid name; empty otherwise.
+std::string env_name_of_scalar(const YAML::Node& node) {
+    if (!node.IsScalar()) {
+        return {};
+    }
+    const std::string& text = node.Scalar();
+    const auto equals = text.find('=');
+    if (equals == std::string::npos) {
+        return {};
+    }
+    std::string name = text.substr(0, equals);
+    return is_env_var_name(name) && name.size() <= 128 ? name : std::string{};
+}
 
 std::string join(std::initializer_list<std::string_view> words) {
     std::string joined;
@@ -58,6 +114,10 @@ class document_decoder {
         if (first_line_ == 0) {
             return 0;
         }
+        // A missing key yields an invalid node, whose Mark() throws.
+        if (!node.IsDefined()) {
+            return first_line_;
+        }
         const auto mark = node.Mark();
         return mark.is_null() ? first_line_ : first_line_ + mark.line;
     }
@@ -76,10 +136,10 @@ class document_decoder {
             case YAML::NodeType::Scalar:
                 break;
         }
-        std::string text = node.Scalar();
-        if (text.size() > max_shown_value) {
-            text.resize(max_shown_value);
-            text += "...";
+        const std::string& scalar = node.Scalar();
+        std::string text = escape_controls(std::string_view{scalar}.substr(0, max_shown_value));
+        if (scalar.size() > max_shown_value) {
+            text += "... (" + std::to_string(scalar.size()) + " characters)";
         }
         return node.Tag() == detail::quoted_tag ? '"' + text + '"' : text;
     }
@@ -142,6 +202,12 @@ class document_decoder {
         std::int64_t value = 0;
         const std::string& text = node.IsScalar() ? node.Scalar() : std::string{};
         const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (node.IsScalar() && node.Tag() != detail::quoted_tag &&
+            ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
+            add_error(node, path, describe(node),
+                      "is out of range " + std::to_string(min) + ".." + std::to_string(max));
+            return std::nullopt;
+        }
         if (!node.IsScalar() || node.Tag() == detail::quoted_tag || ec != std::errc{} ||
             ptr != text.data() + text.size() || text.empty()) {
             add_error(node, path, describe(node), "must be an integer");
@@ -158,7 +224,7 @@ class document_decoder {
     template <class Enum>
     std::optional<Enum> read_enum(const YAML::Node& node, const std::string& path,
                                   std::initializer_list<std::pair<std::string_view, Enum>> values) {
-        const auto text = read_string(node, path, max_shown_value);
+        const auto text = read_string(node, path, max_enum_length);
         if (!text) {
             return std::nullopt;
         }
@@ -225,7 +291,13 @@ class document_decoder {
         } else if (!is_dns1123_subdomain(*name)) {
             add_error(node["name"], "metadata.name", describe(node["name"]),
                       "must be lowercase letters, digits, '-' and '.', starting and ending with a "
-                      "letter or digit");
+                      "letter or digit, with at most 63 characters between dots");
+        } else if (name->size() > options_.max_name_length) {
+            add_error(node["name"], "metadata.name", "",
+                      "is " + std::to_string(name->size()) + " characters long; directory mode "
+                      "allows at most " + std::to_string(options_.max_name_length) +
+                          ", because the token file .NAME.token.XXXXXX must fit the 255-byte "
+                          "file name limit; shorten the name");
         } else {
             metadata.name = *name;
         }
@@ -302,7 +374,7 @@ class document_decoder {
             std::set<std::string> seen;
             for (std::size_t i = 0; i < types.size(); ++i) {
                 const auto item_path = index_path("spec.gpu.types", i);
-                const auto text = read_string(types[i], item_path, max_shown_value);
+                const auto text = read_string(types[i], item_path, max_enum_length);
                 if (!text) {
                     continue;
                 }
@@ -363,9 +435,17 @@ class document_decoder {
         }
     }
 
+    // Env values may be secrets, so no message here shows a value, and names
+    // are shown only once they parse as variable names.
     void decode_env(const YAML::Node& node, std::vector<env_var>& env) {
         const std::string path = "spec.env";
-        if (is_absent(node) || !expect_sequence(node, path)) {
+        if (is_absent(node)) {
+            return;
+        }
+        if (!node.IsSequence()) {
+            add_error(node, path, "",
+                      std::string{"must be a list of {name, value} mappings, not "} +
+                          std::string{yaml_type(node)} + "; the content is not shown");
             return;
         }
         if (node.size() > 64) {
@@ -375,11 +455,12 @@ class document_decoder {
         for (std::size_t i = 0; i < node.size(); ++i) {
             const auto item_path = index_path(path, i);
             const YAML::Node item = node[i];
-            if (!expect_map(item, item_path)) {
+            if (!item.IsMap()) {
+                add_env_entry_error(item, item_path);
                 continue;
             }
-            check_fields(item, item_path, {"name", "value"});
-            const auto name = read_string(item["name"], item_path + ".name", 128);
+            check_env_fields(item, item_path);
+            const auto name = read_env_name(item["name"], item_path + ".name");
             // The value is never shown in a message: env values may be secrets.
             std::optional<std::string> value;
             if (!is_absent(item["value"])) {
@@ -399,7 +480,7 @@ class document_decoder {
                 continue;
             }
             if (!is_env_var_name(*name)) {
-                add_error(item["name"], item_path + ".name", describe(item["name"]),
+                add_error(item["name"], item_path + ".name", "",
                           "must start with a letter or '_' and hold only letters, digits and '_'");
             } else if (is_reserved_env_name(*name)) {
                 add_error(item["name"], item_path + ".name", describe(item["name"]),
@@ -412,6 +493,93 @@ class document_decoder {
                 env.push_back({*name, value.value_or("")});
             }
         }
+    }
+
+    // Reports every key that a mapping repeats. yaml-cpp keeps the first value
+    // silently, whereas PyYAML and kubectl keep the last, so the same file would
+    // mean different things to different tools.
+    void check_duplicate_keys(const YAML::Node& node, const std::string& path, int depth = 0) {
+        // Deeper nesting than any PodSession field is left to the decoder.
+        constexpr int max_depth = 16;
+        if (depth > max_depth) {
+            return;
+        }
+        if (node.IsSequence()) {
+            for (std::size_t i = 0; i < node.size(); ++i) {
+                check_duplicate_keys(node[i], index_path(path, i), depth + 1);
+            }
+            return;
+        }
+        if (!node.IsMap()) {
+            return;
+        }
+        std::set<std::string> seen;
+        for (const auto& entry : node) {
+            if (!entry.first.IsScalar()) {
+                continue;
+            }
+            const std::string& key = entry.first.Scalar();
+            // Under spec.env a key that is no variable name may be a secret.
+            const bool hidden = path.starts_with("spec.env") && !is_env_var_name(key);
+            const auto key_path =
+                hidden ? path : join_path(path, escape_controls(key.substr(0, max_shown_value)));
+            if (!seen.insert(key).second) {
+                add_error(entry.first, key_path, "",
+                          "is a duplicate key; other YAML tools keep the last value and this "
+                          "controller would keep the first, so remove one of them");
+            } else {
+                check_duplicate_keys(entry.second, key_path, depth + 1);
+            }
+        }
+    }
+
+    void add_env_entry_error(const YAML::Node& item, const std::string& item_path) {
+        std::string rule = "is " + std::string{yaml_type(item)};
+        if (const auto name = env_name_of_scalar(item); !name.empty()) {
+            rule += " for " + name + "; write it as {name: " + name + ", value: ...}";
+        } else {
+            rule += "; write each variable as {name: NAME, value: ...}";
+        }
+        rule += "; the value is not shown because it may be a secret";
+        add_error(item, item_path, "", std::move(rule));
+    }
+
+    // Like check_fields, but shows an unknown key only when it reads as a
+    // variable name: `{API_KEY: sk-...}` is reported as API_KEY, and a key
+    // that may be the secret itself is not shown.
+    void check_env_fields(const YAML::Node& item, const std::string& item_path) {
+        if (options_.unknown == unknown_fields::ignore) {
+            return;
+        }
+        for (const auto& entry : item) {
+            const std::string& key = entry.first.Scalar();
+            if (key == "name" || key == "value") {
+                continue;
+            }
+            if (is_env_var_name(key) && key.size() <= 128) {
+                add_error(entry.first, join_path(item_path, key), "",
+                          "is not a known field; write the variable as {name: " + key +
+                              ", value: ...}");
+            } else {
+                add_error(entry.first, item_path, "",
+                          "has a field that is not name or value; the field is not shown");
+            }
+        }
+    }
+
+    std::optional<std::string> read_env_name(const YAML::Node& node, const std::string& path) {
+        if (is_absent(node)) {
+            return std::nullopt;
+        }
+        if (!node.IsScalar()) {
+            add_error(node, path, "", "must be a string, not " + std::string{yaml_type(node)});
+            return std::nullopt;
+        }
+        if (node.Scalar().size() > 128) {
+            add_error(node, path, "", "is longer than 128 characters");
+            return std::nullopt;
+        }
+        return node.Scalar();
     }
 
     void decode_spec(const YAML::Node& node, pod_session_spec& spec) {
@@ -512,11 +680,27 @@ class document_decoder {
     }
 
     void decode(const YAML::Node& document, decode_result& result, pod_session& session) {
+        // A non-mapping document is often a key or token file that ended up
+        // with a .yaml name, so its content is never shown.
         if (!document.IsMap()) {
-            add_error(document, "(document)", describe(document),
-                      "must be a mapping holding a PodSession");
+            add_error(document, "(document)", "",
+                      "is " + std::string{yaml_type(document)} +
+                          ", not a mapping; a session file holds PodSession objects "
+                          "(apiVersion, kind, metadata, spec). Move other files out of the "
+                          "sessions directory; the content is not shown");
             return;
         }
+        const bool looks_like_object =
+            std::ranges::any_of(std::initializer_list<const char*>{"apiVersion", "kind", "metadata", "spec"},
+                                [&](const char* key) { return document[key].IsDefined(); });
+        if (!looks_like_object) {
+            add_error(document, "(document)", "",
+                      "has none of apiVersion, kind, metadata and spec, so it is not a "
+                      "PodSession. Move other files out of the sessions directory; the "
+                      "keys are not shown");
+            return;
+        }
+        check_duplicate_keys(document, "");
         check_fields(document, "", {"apiVersion", "kind", "metadata", "spec", "status"});
 
         const auto api = read_string(document["apiVersion"], "apiVersion", 128);
@@ -653,15 +837,38 @@ std::vector<file_document> decode_pod_session_file(std::string_view text,
             documents.push_back(std::move(document));
             return;
         }
+        YAML::Node node;
         try {
-            const YAML::Node node = YAML::Load(current);
-            document.result = decode_node(node, options, document_line);
+            node = YAML::Load(current);
+        } catch (const YAML::DeepRecursion& error) {
+            document.unparsable = true;
+            document.result.line = document_line;
+            document.result.errors.push_back(
+                {"(document)", "",
+                 "nests too deeply for the YAML parser (" + std::to_string(error.depth()) +
+                     " levels); a PodSession needs fewer than 10",
+                 document_line + (error.mark.is_null() ? 0 : error.mark.line)});
+            documents.push_back(std::move(document));
+            return;
         } catch (const YAML::Exception& error) {
             document.unparsable = true;
             document.result.line = document_line;
             document.result.errors.push_back(
-                {"(document)", "", "is not valid YAML: " + error.msg,
+                {"(document)", "", "is not valid YAML: " + escape_controls(error.msg),
                  document_line + (error.mark.is_null() ? 0 : error.mark.line)});
+            documents.push_back(std::move(document));
+            return;
+        }
+        try {
+            document.result = decode_node(node, options, document_line);
+        } catch (const YAML::Exception& error) {
+            // The text parsed, so this is a fault of the decoder, not of the file.
+            document.result = {};
+            document.result.line = document_line;
+            document.result.errors.push_back(
+                {"(document)", "",
+                 "could not be decoded: " + escape_controls(error.msg),
+                 document_line});
         }
         documents.push_back(std::move(document));
     };

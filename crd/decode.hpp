@@ -39,6 +39,9 @@ struct decode_options {
     // Whether `status` is read. Directory-mode files must not carry one; objects
     // from the API server carry the controller's own last write.
     bool read_status = false;
+    // Longer names are rejected although Kubernetes allows 253 characters.
+    // Directory mode sets this, because the name becomes part of file names.
+    std::size_t max_name_length = 253;
 };
 
 // A decoded object, or the reasons it is invalid. `session` is set only when

@@ -22,8 +22,11 @@ namespace po = boost::program_options;
 
 // Every file that declares the session, in the order the controller reads
 // them. Which one the controller owns depends on what it saw first, which this
-// command cannot know, so a touch goes to all of them.
-std::vector<fs::path> find_session_files(const fs::path& directory, const std::string& key) {
+// command cannot know, so a touch goes to all of them. Files that cannot be
+// read or do not parse completely are added to `unreadable`, because they may
+// declare it.
+std::vector<fs::path> find_session_files(const fs::path& directory, const std::string& key,
+                                         std::vector<fs::path>& unreadable) {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator{directory}) {
         if (is_session_file_name(entry.path()) && entry.is_regular_file()) {
@@ -35,13 +38,18 @@ std::vector<fs::path> find_session_files(const fs::path& directory, const std::s
     for (const auto& file : files) {
         const auto text = read_file(file);
         if (!text) {
+            unreadable.push_back(file);
             continue;
         }
-        for (const auto& entry : decode_session_file(*text).entries) {
+        const auto decoded = decode_session_file(*text);
+        for (const auto& entry : decoded.entries) {
             if (entry.key == key) {
                 declaring.push_back(file);
                 break;
             }
+        }
+        if (decoded.has_unparsable) {
+            unreadable.push_back(file);
         }
     }
     return declaring;
@@ -225,7 +233,18 @@ int run_touch(std::span<char* const> args) {
                   << " is not a directory\n";
         return exit_failure;
     }
-    const auto files = find_session_files(directory, key);
+    std::vector<fs::path> unreadable;
+    const auto files = find_session_files(directory, key, unreadable);
+    if (files.empty() && !unreadable.empty()) {
+        std::cerr << "podsession touch: PodSession " << key << " not found in "
+                  << directory.string() << ", but these files cannot be read or do not parse "
+                  << "and may declare it; check them with podsession validate:";
+        for (const auto& path : unreadable) {
+            std::cerr << " " << path.string();
+        }
+        std::cerr << "\n";
+        return exit_failure;
+    }
     if (files.empty()) {
         std::cerr << "podsession touch: PodSession " << key << " not found in "
                   << directory.string() << "; check the name and -n NAMESPACE\n";

@@ -82,7 +82,8 @@ int run_validate(std::span<char* const> args) {
     for (const auto& file : files) {
         const auto text = read_file(file);
         if (!text) {
-            std::cerr << file.string() << ": cannot read: " << text.error().message() << "\n";
+            std::cerr << file.string() << ": cannot read: " << describe_read_error(text.error())
+                      << "\n";
             failed = true;
             continue;
         }

@@ -44,6 +44,30 @@ std::optional<std::string> read_api_key_file(const std::filesystem::path& file) 
     return line;
 }
 
+namespace {
+
+// Describes why read_api_key_file found no key, for messages.
+std::string key_file_problem(const std::filesystem::path& file) {
+    std::error_code error;
+    if (!std::filesystem::exists(file, error)) {
+        return error ? "cannot be checked: " + error.message()
+                     : "is missing; create it with the key on its first line";
+    }
+    std::ifstream stream{file, std::ios::binary};
+    if (!stream) {
+        return "cannot be read; check its permissions";
+    }
+    std::string line;
+    std::getline(stream, line);
+    if (line.size() > max_key_file_size) {
+        return "has a first line longer than " + std::to_string(max_key_file_size) +
+               " bytes, so it is not a key file";
+    }
+    return "is empty; write the key on its first line";
+}
+
+}  // namespace
+
 api_key_source::api_key_source(std::string key) {
     if (key.empty()) {
         throw std::invalid_argument{"the RunPod API key is empty"};
@@ -55,8 +79,8 @@ api_key_source::api_key_source(std::filesystem::path file) : file_{std::move(fil
     stamp_ = stamp_of(*file_);
     auto key = read_api_key_file(*file_);
     if (!key) {
-        throw std::runtime_error{"cannot read a RunPod API key from \"" + file_->string() +
-                                 "\": the file is missing, unreadable or empty"};
+        throw std::runtime_error{"cannot read a RunPod API key: the file \"" + file_->string() +
+                                 "\" " + key_file_problem(*file_)};
     }
     adopt(std::move(*key));
 }
@@ -96,8 +120,8 @@ const std::string& api_key_source::current() {
     if (!key) {
         spdlog::warn(
             "cannot read the RunPod API key file; keeping the previous key until it holds one "
-            "file={}",
-            file_->string());
+            "file={} problem=\"{}\"",
+            file_->string(), key_file_problem(*file_));
         return key_;
     }
     if (*key != key_) {

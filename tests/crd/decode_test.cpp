@@ -150,7 +150,7 @@ TEST(decode, reports_each_invalid_field_with_path_line_and_rule) {
          13},
         {"bad name", valid_with("name: user-42", "name: User_42"),
          "metadata.name: User_42 must be lowercase letters, digits, '-' and '.', starting and "
-         "ending with a letter or digit",
+         "ending with a letter or digit, with at most 63 characters between dots",
          4},
         {"wrong kind", valid_with("kind: PodSession", "kind: Pod"),
          "kind: Pod is not supported; this controller reads only PodSession objects", 2},
@@ -210,6 +210,148 @@ TEST(decode, never_shows_env_values_in_errors) {
         valid_with("{name: MODEL, value: llama-3}", "{name: MODEL, value: {secret: hunter2}}"));
     ASSERT_EQ(documents[0].result.errors.size(), 1u);
     EXPECT_EQ(documents[0].result.errors[0].to_string().find("hunter2"), std::string::npos);
+}
+
+// Every form an env entry can take when someone pastes a secret into it.
+TEST(decode, never_shows_env_secrets_in_any_form) {
+    constexpr std::string_view secret = "sk-SECRET1";
+    const std::string forms[] = {
+        valid_with("{name: MODEL, value: llama-3}", "\"API_KEY=sk-SECRET1\""),
+        valid_with("{name: MODEL, value: llama-3}", "API_KEY=sk-SECRET1"),
+        valid_with("{name: MODEL, value: llama-3}", "[API_KEY, sk-SECRET1]"),
+        valid_with("{name: MODEL, value: llama-3}", "{API_KEY: sk-SECRET1}"),
+        valid_with("{name: MODEL, value: llama-3}", "{sk-SECRET1: x}"),
+        valid_with("{name: MODEL, value: llama-3}", "{name: sk-SECRET1, value: x}"),
+        valid_with("{name: MODEL, value: llama-3}", "{name: [sk-SECRET1], value: x}"),
+        valid_with("{name: MODEL, value: llama-3}", "{name: MODEL, value: [sk-SECRET1]}"),
+        valid_with("env:\n    - {name: MODEL, value: llama-3}", "env: \"API_KEY=sk-SECRET1\""),
+        valid_with("env:\n    - {name: MODEL, value: llama-3}", "env: {API_KEY: sk-SECRET1}"),
+    };
+    for (const auto& text : forms) {
+        SCOPED_TRACE(text);
+        const auto documents = decode_text(text);
+        ASSERT_EQ(documents.size(), 1u);
+        ASSERT_FALSE(documents[0].result.errors.empty());
+        for (const auto& error : documents[0].result.errors) {
+            EXPECT_EQ(error.to_string().find(secret), std::string::npos) << error.to_string();
+            EXPECT_EQ(error.path.find("spec.env"), 0u) << error.to_string();
+        }
+    }
+}
+
+TEST(decode, names_env_variable_of_scalar_entry) {
+    const auto documents =
+        decode_text(valid_with("{name: MODEL, value: llama-3}", "\"API_KEY=sk-SECRET1\""));
+    ASSERT_EQ(documents[0].result.errors.size(), 1u);
+    const auto message = documents[0].result.errors[0].to_string();
+    EXPECT_EQ(message.rfind("spec.env[0]: is a scalar for API_KEY; write it as {name: API_KEY, "
+                            "value: ...}", 0),
+              0u)
+        << message;
+}
+
+TEST(decode, never_shows_content_of_non_object_documents) {
+    constexpr std::string_view secret = "KV9OBSaoQtSECRET";
+    const std::string texts[] = {
+        std::string{secret} + "\n",
+        "\"" + std::string{secret} + "\"\n",
+        "- " + std::string{secret} + "\n",
+        "API_KEY: " + std::string{secret} + "\n",
+        std::string{secret} + ": x\n",
+    };
+    for (const auto& text : texts) {
+        SCOPED_TRACE(text);
+        const auto documents = decode_text(text);
+        ASSERT_EQ(documents.size(), 1u);
+        ASSERT_EQ(documents[0].result.errors.size(), 1u);
+        const auto message = documents[0].result.errors[0].to_string();
+        EXPECT_EQ(message.find(secret), std::string::npos) << message;
+        EXPECT_EQ(documents[0].result.errors[0].path, "(document)");
+    }
+    const auto scalar = decode_text(std::string{secret} + "\n")[0].result.errors[0].to_string();
+    EXPECT_NE(scalar.find("is a scalar, not a mapping"), std::string::npos) << scalar;
+    EXPECT_NE(scalar.find("Move other files out of the sessions directory"), std::string::npos);
+}
+
+TEST(decode, cuts_long_values_and_escapes_controls) {
+    const auto documents = decode_text(
+        valid_with("image: ghcr.io/me/inference:latest",
+                   "image: \"ghcr.io/me/\\e[31m 0123456789012345678901234567890123456789\""));
+    ASSERT_EQ(documents[0].result.errors.size(), 1u);
+    const auto& value = documents[0].result.errors[0].value;
+    EXPECT_EQ(value.find('\x1b'), std::string::npos) << value;
+    EXPECT_NE(value.find("\\x1b"), std::string::npos) << value;
+    EXPECT_EQ(value.find("0123456789012345678901234567890123456789"), std::string::npos) << value;
+    EXPECT_NE(value.find("(57 characters)"), std::string::npos) << value;
+}
+
+TEST(decode, reports_duplicate_keys) {
+    const auto documents = decode_text(valid_with(
+        "  gpu:\n    types: [h100, NVIDIA H100 PCIe]\n    count: 1\n",
+        "  gpu: {types: [h100], count: 1}\n  gpu: {types: [h100], count: 9}\n  ports:\n"
+        "    - {port: 1, port: 2}\n"));
+    ASSERT_EQ(documents.size(), 1u);
+    const auto& errors = documents[0].result.errors;
+    EXPECT_FALSE(documents[0].result.session.has_value());
+    std::vector<std::string> messages;
+    for (const auto& error : errors) {
+        messages.push_back(error.to_string() + " @" + std::to_string(error.line));
+    }
+    const auto has = [&](std::string_view prefix) {
+        return std::ranges::any_of(messages, [&](const std::string& m) { return m.starts_with(prefix); });
+    };
+    EXPECT_TRUE(has("spec.gpu: is a duplicate key; other YAML tools keep the last value")) << ::testing::PrintToString(messages);
+    EXPECT_TRUE(has("spec.ports[0].port: is a duplicate key")) << ::testing::PrintToString(messages);
+    const auto gpu = std::ranges::find_if(errors, [](const field_error& e) { return e.path == "spec.gpu"; });
+    ASSERT_NE(gpu, errors.end());
+    EXPECT_EQ(gpu->line, 12);
+}
+
+TEST(decode, explains_missing_spec_and_wrong_kind) {
+    struct test_case {
+        std::string name;
+        std::string text;
+        std::string expected;
+    };
+    const std::string header = "apiVersion: podsession.io/v1alpha1\nkind: PodSession\n";
+    const test_case cases[] = {
+        {"missing spec", header + "metadata: {name: u1}\n", "spec: is required"},
+        {"missing metadata", header + "spec: {image: x, gpu: {types: [h100]}}\n",
+         "metadata: is required"},
+        {"kind Pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n",
+         "kind: Pod is not supported; this controller reads only PodSession objects"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        const auto documents = decode_text(c.text);
+        ASSERT_EQ(documents.size(), 1u);
+        EXPECT_FALSE(documents[0].unparsable);
+        std::vector<std::string> messages;
+        for (const auto& error : documents[0].result.errors) {
+            messages.push_back(error.to_string());
+            EXPECT_EQ(error.rule.find("not valid YAML"), std::string::npos) << error.to_string();
+        }
+        EXPECT_NE(std::ranges::find(messages, c.expected), messages.end())
+            << ::testing::PrintToString(messages);
+    }
+}
+
+TEST(decode, names_label_limit_range_and_depth) {
+    const auto label = decode_text(valid_with("name: user-42", "name: " + std::string(64, 'a')));
+    ASSERT_EQ(label[0].result.errors.size(), 1u);
+    EXPECT_NE(label[0].result.errors[0].rule.find("at most 63 characters between dots"),
+              std::string::npos);
+
+    const auto huge = decode_text(valid_with("readyTimeoutSeconds: 1200",
+                                             "readyTimeoutSeconds: 99999999999999999999"));
+    ASSERT_EQ(huge[0].result.errors.size(), 1u);
+    EXPECT_EQ(huge[0].result.errors[0].rule, "is out of range 1..86400");
+
+    const auto deep = decode_text("a: " + std::string(2000, '[') + "\n");
+    ASSERT_EQ(deep.size(), 1u);
+    ASSERT_EQ(deep[0].result.errors.size(), 1u);
+    EXPECT_NE(deep[0].result.errors[0].rule.find("nests too deeply"), std::string::npos)
+        << deep[0].result.errors[0].rule;
 }
 
 TEST(decode, requires_status_to_be_absent_from_files) {

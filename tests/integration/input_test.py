@@ -7,6 +7,8 @@ Run through CTest, or by hand:
   PODSESSION_BINARY=build/podsession /usr/bin/python3 input_test.py -v BadInput
 """
 
+import json
+import os
 import re
 import subprocess
 import unittest
@@ -139,6 +141,72 @@ class BadInput(IntegrationTest):
                 self.assertIn('podsession.io/last-touched: "2026-12-04T19:37:02', stream.read(),
                               filename)
             self.assertIn(self.sessions.file(filename), result.stdout)
+
+
+ENV_SECRET = "sk-SECRET1-never-printed"
+ENV_AS_SCALAR = session_yaml("envscalar", extra_spec=f'  env: ["API_KEY={ENV_SECRET}"]\n')
+
+
+class SecretInput(IntegrationTest):
+    """A key file that ends up with a .yaml name, and an env entry written as
+    `NAME=value`, are reported without their content."""
+
+    def write_files(self):
+        self.sessions.write("good-one.yaml", session_yaml("goodone"))
+        self.sessions.write("env-scalar.yaml", ENV_AS_SCALAR)
+        os.symlink(self.simulator.key_file, self.sessions.file("key.yaml"))
+        self.known_secrets.append(ENV_SECRET)
+
+    def test_controller_and_validate_hide_secrets(self):
+        self.start_simulator()
+        self.write_files()
+        controller = self.start_controller()
+        self.wait_for_phase("goodone", "Running")
+        status = self.wait_for(lambda: self.sessions.status("envscalar"), "envscalar status")
+        self.assertEqual(condition(status, "SpecInvalid")["status"], "True")
+        self.assertFalse(ENV_SECRET in json.dumps(status, default=str), "the env value is in the status")
+        self.wait_for_log(controller, re.escape(self.sessions.file("key.yaml")) + r":1: ")
+        self.assertIn("spec.env[0]: is a scalar for API_KEY", controller.log_text())
+
+        result = subprocess.run(
+            [PODSESSION, "validate", self.sessions.file("env-scalar.yaml"),
+             self.sessions.file("key.yaml")],
+            capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        output = result.stdout + result.stderr
+        for secret in self.known_secrets:
+            # Compared without assertNotIn, whose message would print the secret.
+            self.assertFalse(secret in output, "validate printed a secret")
+        self.assertIn("spec.env[0]: is a scalar for API_KEY", result.stderr)
+        self.assertIn("(document): is a scalar, not a mapping", result.stderr)
+        # Cleanups check the controller and simulator logs for known_secrets.
+
+
+
+class InputMessages(IntegrationTest):
+    """Offline commands name what is wrong with a file, not only that it failed."""
+
+    def run_command(self, *arguments):
+        return subprocess.run([PODSESSION, *arguments], capture_output=True, text=True,
+                              timeout=30)
+
+    def test_validate_names_limits_and_causes(self):
+        self.sessions.write("large.yaml", "# " + "x" * (4 * 1024 * 1024) + "\n")
+        self.sessions.write("no-spec.yaml", "apiVersion: podsession.io/v1alpha1\n"
+                                            "kind: PodSession\nmetadata: {name: nospec}\n")
+        result = self.run_command("validate", self.sessions.file("large.yaml"),
+                                  self.sessions.file("no-spec.yaml"))
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("larger than the limit of 4194304 bytes", result.stderr)
+        self.assertIn("PodSession default/nospec: spec: is required", result.stderr)
+        self.assertNotIn("not valid YAML", result.stderr)
+
+    def test_touch_names_unparsable_file(self):
+        self.sessions.write("broken.yaml", NOT_YAML)
+        result = self.run_command("touch", "broken", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("do not parse", result.stderr)
+        self.assertIn(self.sessions.file("broken.yaml"), result.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,25 @@
+#include "controller/log.hpp"
+
+#include <gtest/gtest.h>
+
+namespace podsession::controller::log {
+namespace {
+
+TEST(log_quote, leaves_plain_words_bare) {
+    EXPECT_EQ(quote("apps/user-42"), "apps/user-42");
+}
+
+TEST(log_quote, escapes_control_characters) {
+    const std::string with_escape = "a\x1b[31mred\x07\x7f";
+    const auto quoted = quote(with_escape);
+    EXPECT_EQ(quoted.find('\x1b'), std::string::npos) << quoted;
+    EXPECT_EQ(quoted.find('\x07'), std::string::npos) << quoted;
+    EXPECT_EQ(quoted, "\"a\\x1b[31mred\\x07\\x7f\"");
+}
+
+TEST(log_quote, escapes_quotes_and_newlines) {
+    EXPECT_EQ(quote("say \"hi\"\nnext"), "\"say \\\"hi\\\"\\nnext\"");
+}
+
+}  // namespace
+}  // namespace podsession::controller::log
