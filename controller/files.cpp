@@ -88,27 +88,48 @@ boost::system::error_code write_file_atomically(const std::filesystem::path& pat
 
 boost::system::result<std::string> read_file(const std::filesystem::path& path,
                                              std::size_t max_bytes) {
-    std::ifstream stream{path, std::ios::binary};
-    if (!stream) {
-        return boost::system::error_code{errno ? errno : ENOENT, boost::system::system_category()};
+    // O_NONBLOCK keeps the open of a FIFO from waiting for a writer; anything
+    // but a regular file is refused before a read could block.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        return boost::system::error_code{errno, boost::system::system_category()};
+    }
+    struct ::stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+        ::close(fd);
+        return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
     }
     std::string content;
     char buffer[65536];
-    while (stream.read(buffer, sizeof buffer) || stream.gcount() > 0) {
-        content.append(buffer, static_cast<std::size_t>(stream.gcount()));
+    for (;;) {
+        const auto count = ::read(fd, buffer, sizeof buffer);
+        if (count < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            const int failure = errno;
+            ::close(fd);
+            return boost::system::error_code{failure, boost::system::system_category()};
+        }
+        if (count == 0) {
+            break;
+        }
+        content.append(buffer, static_cast<std::size_t>(count));
         if (content.size() > max_bytes) {
+            ::close(fd);
             return boost::system::errc::make_error_code(boost::system::errc::file_too_large);
         }
     }
-    if (stream.bad()) {
-        return boost::system::errc::make_error_code(boost::system::errc::io_error);
-    }
+    ::close(fd);
     return content;
 }
 
 std::string describe_read_error(const boost::system::error_code& error, std::size_t max_bytes) {
     if (error == boost::system::errc::file_too_large) {
         return "the file is larger than the limit of " + std::to_string(max_bytes) + " bytes";
+    }
+    if (error == boost::system::errc::invalid_argument) {
+        return "not a regular file (a FIFO, device or socket); session files must be regular files";
     }
     return error.message();
 }

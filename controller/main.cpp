@@ -11,7 +11,8 @@ namespace {
 
 constexpr std::array commands{
     cli::command{"run", "run the controller", cli::run_run},
-    cli::command{"touch", "mark a session as in use (directory mode)", cli::run_touch},
+    cli::command{"touch", "mark a session as in use, in its file or through the API",
+                 cli::run_touch},
     cli::command{"validate", "check PodSession YAML files offline", cli::run_validate},
     cli::command{"sign", "sign a URL for a pod with auth: signedUrl", cli::run_sign},
     cli::command{"verify", "check a signed URL as the pod does", cli::run_verify},
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
     if (name == "--help" || name == "-h" || name == "help") {
         print_usage(std::cout);
         return cli::exit_ok;
+    }
+    if (name == "--version") {
+        return cli::run_version(args.subspan(2));
     }
     for (const auto& command : commands) {
         if (command.name == name) {

@@ -11,6 +11,7 @@
 #include "auth/secret_file.hpp"
 #include "auth/signed_url.hpp"
 #include "controller/cli/commands.hpp"
+#include "controller/duration.hpp"
 
 namespace podsession::controller::cli {
 
@@ -19,7 +20,7 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr std::string_view sign_usage =
-    "usage: podsession sign URL (--secret-file FILE | --secret-env VAR) [--expires-in SECONDS]\n"
+    "usage: podsession sign URL (--secret-file FILE | --secret-env VAR) [--expires-in DURATION]\n"
     "\n"
     "Prints URL signed for a pod with `auth: signedUrl`: the query gains `exp` and `sig`,\n"
     "and the pod accepts the URL until `exp`. URL is absolute (https://host/path?query)\n"
@@ -35,6 +36,29 @@ struct sign_options {
     std::optional<std::chrono::sys_seconds> now;
 };
 
+// Reads `--expires-in`: a duration with units as every other duration flag
+// takes, or plain seconds as earlier versions did; either may be negative.
+std::optional<std::chrono::seconds> parse_expires_in(std::string_view text) {
+    const bool negative = text.starts_with('-');
+    if (negative) {
+        text.remove_prefix(1);
+    }
+    std::optional<std::chrono::seconds> magnitude;
+    if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos) {
+        if (text.size() > 12) {
+            return std::nullopt;
+        }
+        magnitude = std::chrono::seconds{std::stoll(std::string{text})};
+    } else if (const auto parsed = parse_duration(text);
+               parsed && *parsed % std::chrono::seconds{1} == std::chrono::milliseconds{0}) {
+        magnitude = std::chrono::duration_cast<std::chrono::seconds>(*parsed);
+    }
+    if (!magnitude) {
+        return std::nullopt;
+    }
+    return negative ? -*magnitude : *magnitude;
+}
+
 }  // namespace
 
 int run_sign(std::span<char* const> args) {
@@ -46,9 +70,9 @@ int run_sign(std::span<char* const> args) {
          "read the signing secret from FILE; one trailing newline is ignored")
         ("secret-env", po::value<std::string>()->value_name("VAR"),
          "read the signing secret from environment variable VAR")
-        ("expires-in", po::value<std::int64_t>()->value_name("SECONDS")->default_value(3600),
-         "seconds from now until the URL expires; a negative value (--expires-in=-60) "
-         "makes a URL that is already expired")
+        ("expires-in", po::value<std::string>()->value_name("DURATION")->default_value("1h"),
+         "time from now until the URL expires, with a unit (90s, 15m, 1h) or in plain "
+         "seconds; a negative value (--expires-in=-60s) makes a URL that is already expired")
         ("now", po::value<std::int64_t>()->value_name("UNIX_SECONDS"),
          "sign as if the clock read this Unix time in seconds, to reproduce a signature");
     // clang-format on
@@ -88,7 +112,14 @@ int run_sign(std::span<char* const> args) {
     if (values.count("secret-env") != 0) {
         options.secret.env_var = values["secret-env"].as<std::string>();
     }
-    options.expires_in = std::chrono::seconds{values["expires-in"].as<std::int64_t>()};
+    const auto expires_in = parse_expires_in(values["expires-in"].as<std::string>());
+    if (!expires_in) {
+        std::cerr << "podsession sign: --expires-in " << values["expires-in"].as<std::string>()
+                  << ": not a duration; write whole seconds with a unit (90s, 15m, 1h) or a "
+                     "plain number of seconds\n";
+        return exit_usage;
+    }
+    options.expires_in = *expires_in;
     if (values.count("now") != 0) {
         options.now =
             std::chrono::sys_seconds{std::chrono::seconds{values["now"].as<std::int64_t>()}};
@@ -111,8 +142,8 @@ int run_sign(std::span<char* const> args) {
         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     const auto expires_at = auth::expiry_after(now, options.expires_in);
     if (!expires_at) {
-        std::cerr << "podsession sign: --expires-in " << options.expires_in.count() << ": "
-                  << expires_at.error().message() << '\n';
+        std::cerr << "podsession sign: --expires-in " << options.expires_in.count()
+                  << "s: " << expires_at.error().message() << '\n';
         return exit_usage;
     }
     const auto signed_url = auth::sign_url(options.url, *secret, *expires_at);

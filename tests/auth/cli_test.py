@@ -185,6 +185,23 @@ class sign_command(command_test):
         self.assertEqual(result.returncode, 2)
         self.assertIn("--expires-in", result.stderr)
 
+    def test_expires_in_takes_units_like_other_durations(self):
+        secret_file = self.write_secret(SECRET)
+        for given, seconds in (("90", 90), ("90s", 90), ("15m", 900), ("1h30m", 5400),
+                               ("-60s", -60)):
+            with self.subTest(expires_in=given):
+                result = self.run_command("sign", "https://x.test/a", "--secret-file",
+                                          secret_file, "--now", "1000", f"--expires-in={given}")
+                self.assertEqual(result.returncode, 0, result.stderr)
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(result.stdout.strip()).query)
+                self.assertEqual(int(query["exp"][0]), 1000 + seconds)
+        for given in ("1.5h", "1500ms", "soon", ""):
+            with self.subTest(expires_in=given):
+                result = self.run_command("sign", "https://x.test/a", "--secret-file",
+                                          secret_file, f"--expires-in={given}")
+                self.assertEqual(result.returncode, 2)
+                self.assertIn("--expires-in", result.stderr)
+
 
 class verify_command(command_test):
     def test_verify_cases(self):

@@ -208,6 +208,20 @@ class InputMessages(IntegrationTest):
         self.assertIn("do not parse", result.stderr)
         self.assertIn(self.sessions.file("broken.yaml"), result.stderr)
 
+    def test_validate_refuses_a_fifo_without_waiting(self):
+        # Opening a FIFO for reading blocks until a writer comes: the command
+        # must refuse it instead (the subprocess timeout bounds a hang).
+        fifo = self.sessions.file("pipe.yaml")
+        os.mkfifo(fifo)
+        result = self.run_command("validate", fifo)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("not a regular file", result.stderr)
+
+    def test_version_flag(self):
+        result = self.run_command("--version")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"^podsession \d+\.\d+\.\d+")
+
 
 if __name__ == "__main__":
     unittest.main()
