@@ -43,10 +43,11 @@ Then it clears the faults, waits a bounded time for convergence and checks:
 The truth comes from the simulator's admin API (`/_sim/state`,
 `/_sim/faults`, `/_sim/requests`), not from the controller.
 
-The fault plan, the session groups and the moments of every change come
-from --seed, printed at the start and at the end. The interleaving of
-requests does not, so the simulator's draws land on other requests in a
-rerun: the same seed replays the same script, not the same race.
+The fault plan, the session groups, the moments of every change and the
+names deleted come from --seed, printed at the start and at the end. The
+interleaving of requests does not, so the simulator's draws land on other
+requests in a rerun, and the touches follow the clock: the same seed replays
+the same script, not the same race.
 
 Usage:
   PODSESSION_BINARY=build/podsession /usr/bin/python3 tests/soak/fault_soak.py \\
@@ -305,7 +306,12 @@ class Files:
 class Soak:
     def __init__(self, arguments, workdir):
         self.arguments = arguments
-        self.random = random.Random(arguments.seed)
+        # One generator per purpose: how many touches happen depends on timing,
+        # so touches draw from their own, and the groups, the change moments and
+        # the deleted names repeat exactly for a seed.
+        self.session_random = random.Random(f"{arguments.seed}/sessions")
+        self.change_random = random.Random(f"{arguments.seed}/changes")
+        self.touch_random = random.Random(f"{arguments.seed}/touches")
         self.workdir = workdir
         self.sessions_dir = harness.SessionsDir(os.path.join(workdir, "sessions"))
         self.rule_labels, plan = fault_plan(arguments.seed)
@@ -333,14 +339,15 @@ class Soak:
     def create(self):
         self.counter += 1
         name = f"f{self.counter:04d}"
-        group = self.random.choices(list(GROUP_SHARES), weights=list(GROUP_SHARES.values()))[0]
+        group = self.session_random.choices(list(GROUP_SHARES),
+                                            weights=list(GROUP_SHARES.values()))[0]
         ttl = {"kept": KEPT_TTL, "touched": TOUCHED_TTL}.get(group)
         if ttl is None:
-            ttl = self.random.choice(EXPIRING_TTLS)
+            ttl = self.session_random.choice(EXPIRING_TTLS)
         now = time.time()
         session = Session(name, group, ttl, now)
         if group == "touched":
-            session.next_touch = now + self.random.uniform(*TOUCH_GAP)
+            session.next_touch = now + self.touch_random.uniform(*TOUCH_GAP)
         self.sessions[name] = session
         self.sessions_dir.write(name + ".yaml", session.document())
         self.operations["create"] += 1
@@ -355,7 +362,7 @@ class Soak:
                 # touch does not revive it.
                 session.touched_in_time = False
             session.last_touch = now
-            session.next_touch = now + self.random.uniform(*TOUCH_GAP)
+            session.next_touch = now + self.touch_random.uniform(*TOUCH_GAP)
             self.sessions_dir.write(session.name + ".yaml", session.document())
             self.operations["touch"] += 1
 
@@ -363,7 +370,7 @@ class Soak:
         present = self.present_sessions()
         if not present:
             return
-        session = self.random.choice(present)
+        session = self.change_random.choice(present)
         session.present = False
         self.sessions_dir.remove(session.name + ".yaml")
         self.operations["delete"] += 1
@@ -377,8 +384,9 @@ class Soak:
         length = self.arguments.fault_seconds
         # Up to the end of the phase, so that some changes are in flight when
         # the faults are cleared.
-        changes = [(self.random.uniform(0.05 * length, length), "delete") for _ in range(count)]
-        changes += [(self.random.uniform(0.05 * length, length), "add") for _ in range(count)]
+        moment = self.change_random.uniform
+        changes = [(moment(0.05 * length, length), "delete") for _ in range(count)]
+        changes += [(moment(0.05 * length, length), "add") for _ in range(count)]
         return sorted(changes)
 
     # Observation ------------------------------------------------------------
@@ -558,13 +566,7 @@ class Soak:
         next_check = time.monotonic()
         end = started + self.arguments.fault_seconds
         while time.monotonic() < end:
-            elapsed = time.monotonic() - started
-            while changes and changes[0][0] <= elapsed:
-                _, change = changes.popleft()
-                if change == "delete":
-                    self.delete()
-                else:
-                    self.create()
+            self.apply_changes(changes, time.monotonic() - started)
             self.touch_due()
             if time.monotonic() >= next_check:
                 earlier, files, pods = self.snapshot()
@@ -573,6 +575,18 @@ class Soak:
                     self.initial_settled_seconds = time.monotonic() - started
                 next_check = time.monotonic() + CHECK_INTERVAL
             time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+        # Changes due after the last pass go out now, so that every run makes
+        # all of them.
+        self.apply_changes(changes, self.arguments.fault_seconds)
+
+    def apply_changes(self, changes, elapsed):
+        """Applies the scheduled changes due `elapsed` seconds into the phase."""
+        while changes and changes[0][0] <= elapsed:
+            _, change = changes.popleft()
+            if change == "delete":
+                self.delete()
+            else:
+                self.create()
 
     def initial_settled(self, files):
         """Returns whether every session written at the start is Running,
