@@ -119,7 +119,7 @@ SIMULATOR_RATE_LIMIT = "minute=1000000/60"
 CHECK_INTERVAL = 3.0
 CONVERGE_POLL_INTERVAL = 1.0
 # Bound of the wait for three more lists once converged.
-QUIET_TIMEOUT = 30
+QUIET_TIMEOUT = 20
 
 
 class Violation(Exception):
