@@ -84,8 +84,7 @@ def parse_arguments(argv):
                         help="session files present at once, at most")
     parser.add_argument("--boot-seconds", type=float, default=0.5)
     parser.add_argument("--faults", metavar="FILE",
-                        help="fault script for simulate-runpod (the fault soak; needs a "
-                             "simulator with --faults)")
+                        help="fault plan for simulate-runpod, applied besides the kills")
     parser.add_argument("--fast-reuse", action="store_true",
                         help="reuse a deleted session's name before the controller released "
                              "it; when the controller misses the deletion, the new session "
@@ -104,12 +103,9 @@ def simulator_supports_faults(binary):
 
 
 class FaultSimulator(harness.Simulator):
-    """The harness's simulator, started with extra command line arguments.
-
-    NOTE: the fault soak (500 sessions with 5xx, 429 and dropped responses)
-    plugs in here: it runs this script with --faults FILE --max-sessions 500
-    once simulate-runpod reads fault scripts. The invariants stay the same.
-    """
+    """The harness's simulator, started with extra command line arguments:
+    --faults FILE adds a fault plan to the kills. The fault soak of hundreds
+    of sessions without kills is fault_soak.py."""
 
     def __init__(self, workdir, boot_seconds, extra_arguments):
         super().__init__(workdir, boot_seconds)
