@@ -153,6 +153,13 @@ class session_planner {
         for (const auto* pod : live_) {
             add(terminate_pod{key_, pod->id, pod->name, reason});
         }
+        if (!live_.empty() && plan_.status.pod_id.empty()) {
+            // A pod found only by name (its create answered after the session
+            // was deleted) is recorded, so that once lists stop showing it the
+            // terminate still goes out by id and is confirmed.
+            plan_.status.pod_id = live_.front()->id;
+            plan_.status.pod_name = live_.front()->name;
+        }
         if (!live_.empty()) {
             return false;
         }

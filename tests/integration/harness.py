@@ -215,7 +215,7 @@ class Simulator:
             body["createdAt"] = format_time(created_at)
         code, created = self.request("POST", "/_sim/pods", body)
         if code != 201:
-            raise AssertionError(f"POST /_sim/pods returned {code}: {answer}")
+            raise AssertionError(f"POST /_sim/pods returned {code}: {created}")
         return created["id"]
 
     @property

@@ -377,6 +377,14 @@ TEST_F(planner, waits_for_a_settling_create_before_releasing) {
     pods = {pod("late", pod_status::provisioning, t0 + seconds{1})};
     plan = run(t0 + seconds{10});
     EXPECT_EQ(described(plan.actions), std::vector<std::string>{"terminate pod late (deleted)"});
+    // The status now names the pod, so a list that stops showing it (the
+    // DELETE took effect, or lags) leads to a terminate by id, confirmed by a
+    // GET, not to a release that never counted the termination.
+    EXPECT_EQ(plan.status.pod_id, "late");
+
+    pods.clear();
+    plan = run(t0 + seconds{15});
+    EXPECT_EQ(described(plan.actions), std::vector<std::string>{"terminate pod late (deleted)"});
 }
 
 TEST_F(planner, verifies_pod_missing_from_the_list) {
