@@ -1,6 +1,7 @@
 #include "controller/executor.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -37,6 +38,7 @@ executor::executor(asio::any_io_executor io, providers::provider& provider, sess
       store_{store},
       clock_{clock},
       options_{std::move(options)},
+      pod_name_prefix_{reconcile::pod_name_prefix(options_.planner.controller_id)},
       observer_{observer ? observer : &null_observer_},
       queue_signal_{io},
       resync_timer_{io},
@@ -236,18 +238,38 @@ std::vector<crd::observed_pod> executor::pods_for(const record& session) const {
     return pods;
 }
 
+std::int64_t executor::to_micro_usd(double usd) {
+    if (!std::isfinite(usd)) {
+        return 0;
+    }
+    // No pod costs a million dollars an hour, and at that bound the sum over a
+    // million pods (10^18 millionths) still fits in 64 bits.
+    return std::llround(std::clamp(usd, -1e6, 1e6) * 1e6);
+}
+
+void executor::count_pod_usage(const crd::observed_pod& pod, int sign) {
+    if (pod.status == crd::pod_status::terminated || !pod.name.starts_with(pod_name_prefix_)) {
+        return;
+    }
+    usage_pods_ += sign;
+    usage_micro_usd_ += sign * to_micro_usd(pod.cost_per_hour);
+}
+
 reconcile::fleet_usage executor::usage() const {
-    reconcile::fleet_usage total;
-    const auto prefix = reconcile::pod_name_prefix(options_.planner.controller_id);
+    return {usage_pods_ + creates_in_flight_,
+            static_cast<double>(usage_micro_usd_ + create_micro_usd_in_flight_) / 1e6};
+}
+
+reconcile::fleet_usage executor::count_usage_from_scratch() const {
+    int pods = creates_in_flight_;
+    std::int64_t micro_usd = create_micro_usd_in_flight_;
     for (const auto& [id, pod] : pods_) {
-        if (pod.status != crd::pod_status::terminated && pod.name.starts_with(prefix)) {
-            total.pods += 1;
-            total.cost_per_hour += pod.cost_per_hour;
+        if (pod.status != crd::pod_status::terminated && pod.name.starts_with(pod_name_prefix_)) {
+            pods += 1;
+            micro_usd += to_micro_usd(pod.cost_per_hour);
         }
     }
-    total.pods += creates_in_flight_;
-    total.cost_per_hour += create_cost_in_flight_;
-    return total;
+    return {pods, static_cast<double>(micro_usd) / 1e6};
 }
 
 asio::awaitable<void> executor::process(record_ptr session) {

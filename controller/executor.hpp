@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -87,6 +88,15 @@ class executor final : public session_sink {
 
     [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
 
+    // What the budget guards count: the pods of this controller that are not
+    // TERMINATED, their cost per hour, and the creates in flight at their
+    // estimate. Kept up to date as pods change, so planning a session does not
+    // scan every pod.
+    [[nodiscard]] reconcile::fleet_usage usage() const;
+    // The same figure counted again from every known pod, for tests that check
+    // `usage()` against it.
+    [[nodiscard]] reconcile::fleet_usage count_usage_from_scratch() const;
+
   private:
     struct record;
     using record_ptr = std::shared_ptr<record>;
@@ -111,8 +121,13 @@ class executor final : public session_sink {
     void list_no_later_than(std::chrono::steady_clock::time_point when);
 
     std::vector<crd::observed_pod> pods_for(const record& session) const;
-    reconcile::fleet_usage usage() const;
     void remember_pod(const crd::observed_pod& pod);
+    // Adds (`sign` 1) or removes (`sign` -1) a cached pod's share of
+    // `usage_pods_` and `usage_micro_usd_`.
+    void count_pod_usage(const crd::observed_pod& pod, int sign);
+    // Converts dollars an hour to millionths of a dollar an hour, and a cost
+    // that is not a finite number to 0.
+    static std::int64_t to_micro_usd(double usd);
     void mark_gone(const std::string& pod_id);
     void block_provider(const providers::provider_error& error);
     std::chrono::milliseconds backoff(int attempts, std::chrono::milliseconds base,
@@ -125,6 +140,8 @@ class executor final : public session_sink {
     session_store& store_;
     controller::clock& clock_;
     executor_options options_;
+    // `psn-<controller_id>-`, the name prefix of this controller's pods.
+    std::string pod_name_prefix_;
     executor_observer* observer_;
     executor_observer null_observer_;
 
@@ -141,6 +158,11 @@ class executor final : public session_sink {
 
     // The provider's pods as last listed, updated by every call's answer.
     std::unordered_map<std::string, crd::observed_pod> pods_;
+    // The live pods of this controller in `pods_` and their cost in millionths
+    // of a dollar an hour: integers, so that removing a pod takes away exactly
+    // what adding it put in.
+    int usage_pods_ = 0;
+    std::int64_t usage_micro_usd_ = 0;
     std::unordered_map<std::string, std::set<std::string>> pod_ids_by_name_;
     // Pods created since the last list, kept until the list shows them, because
     // the provider's list lags new pods.
@@ -160,7 +182,7 @@ class executor final : public session_sink {
     reconcile::provider_state provider_state_;
     std::optional<crd::timestamp> provider_block_until_;
     int creates_in_flight_ = 0;
-    double create_cost_in_flight_ = 0;
+    std::int64_t create_micro_usd_in_flight_ = 0;
 
     bool store_synced_ = false;
     bool listed_once_ = false;

@@ -35,10 +35,16 @@ std::string error_class(const providers::provider_error& error) {
 
 void executor::remember_pod(const crd::observed_pod& pod) {
     const auto found = pods_.find(pod.id);
-    if (found != pods_.end() && found->second.name != pod.name) {
-        pod_ids_by_name_[found->second.name].erase(pod.id);
+    if (found != pods_.end()) {
+        count_pod_usage(found->second, -1);
+        if (found->second.name != pod.name) {
+            pod_ids_by_name_[found->second.name].erase(pod.id);
+        }
+        found->second = pod;
+    } else {
+        pods_.emplace(pod.id, pod);
     }
-    pods_[pod.id] = pod;
+    count_pod_usage(pod, 1);
     pod_ids_by_name_[pod.name].insert(pod.id);
     if (pod.status == crd::pod_status::terminated) {
         tombstones_[pod.id] = clock_.now();
@@ -54,6 +60,8 @@ void executor::mark_gone(const std::string& pod_id) {
         gone.id = pod_id;
         found = pods_.emplace(pod_id, std::move(gone)).first;
     }
+    // The pod's share goes, and as TERMINATED it has none to add back.
+    count_pod_usage(found->second, -1);
     found->second.status = crd::pod_status::terminated;
     found->second.cost_per_hour = 0;
     tombstones_[pod_id] = clock_.now();
@@ -149,15 +157,15 @@ asio::awaitable<bool> executor::create(record_ptr session, const reconcile::crea
     }
 
     creates_in_flight_ += 1;
-    create_cost_in_flight_ += planned.estimated_cost_per_hour;
+    create_micro_usd_in_flight_ += to_micro_usd(planned.estimated_cost_per_hour);
     struct in_flight_guard {
         executor& self;
-        double cost;
+        std::int64_t micro_usd;
         ~in_flight_guard() {
             self.creates_in_flight_ -= 1;
-            self.create_cost_in_flight_ -= cost;
+            self.create_micro_usd_in_flight_ -= micro_usd;
         }
-    } guard{*this, planned.estimated_cost_per_hour};
+    } guard{*this, to_micro_usd(planned.estimated_cost_per_hour)};
 
     std::string capacity_details;
     for (const auto& gpu_type : planned.gpu_types) {
@@ -431,6 +439,8 @@ asio::awaitable<void> executor::list_pods() {
     std::unordered_map<std::string, crd::observed_pod> previous = std::move(pods_);
     pods_.clear();
     pod_ids_by_name_.clear();
+    usage_pods_ = 0;
+    usage_micro_usd_ = 0;
     for (auto& pod : *listed) {
         recent_creates_.erase(pod.id);
         if (tombstones_.contains(pod.id) && pod.status != crd::pod_status::terminated) {

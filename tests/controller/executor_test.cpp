@@ -352,6 +352,93 @@ TEST_F(executor_test, does_not_create_when_status_write_fails) {
     EXPECT_EQ(provider.count("create"), 1u);
 }
 
+TEST_F(executor_test, keeps_fleet_usage_equal_to_a_full_count) {
+    const auto expect_usage = [&](std::string_view step, int pods, double cost_per_hour) {
+        SCOPED_TRACE(step);
+        const auto incremental = controller->usage();
+        const auto counted = controller->count_usage_from_scratch();
+        EXPECT_EQ(incremental.pods, counted.pods);
+        EXPECT_EQ(incremental.cost_per_hour, counted.cost_per_hour);
+        EXPECT_EQ(incremental.pods, pods);
+        EXPECT_DOUBLE_EQ(incremental.cost_per_hour, cost_per_hour);
+    };
+
+    // Creates: three pods at 1.5 an hour each.
+    for (const auto* name : {"a", "b", "c"}) {
+        controller->upsert(make_session(name, 3600));
+    }
+    settle();
+    ASSERT_EQ(provider.pods.size(), 3u);
+    expect_usage("after creates", 3, 4.5);
+
+    // A list that changes costs and statuses, and shows a new pod of ours (an
+    // orphan still within its grace period) and a pod of another controller.
+    provider.pods.at("pod1").cost_per_hour = 0.1;
+    provider.pods.at("pod2").cost_per_hour = 0.2;
+    provider.pods.at("pod3").cost_per_hour = 2.69;
+    provider.set_status("pod1", crd::pod_status::running);
+    crd::observed_pod orphan;
+    orphan.id = "orphan1";
+    orphan.name = "psn-default-apps-gone-0123abcd";
+    orphan.status = crd::pod_status::running;
+    orphan.cost_per_hour = 0.7;
+    orphan.created_at = clock.now();
+    crd::observed_pod foreign = orphan;
+    foreign.id = "foreign1";
+    foreign.name = "psn-other-apps-gone-0123abcd";
+    provider.pods[orphan.id] = orphan;
+    provider.pods[foreign.id] = foreign;
+    resync();
+    expect_usage("after a list with new pods", 4, 0.1 + 0.2 + 2.69 + 0.7);
+
+    // A new create that the next list does not show yet stays counted.
+    controller->upsert(make_session("d", 3600));
+    settle();
+    ASSERT_TRUE(provider.pods.contains("pod4"));
+    provider.hidden_from_list.insert("pod4");
+    resync();
+    expect_usage("after a list that lags a create", 5, 0.1 + 0.2 + 2.69 + 0.7 + 1.5);
+    provider.hidden_from_list.clear();
+
+    // A pod that vanishes from the list is fetched, found gone and no longer counted.
+    provider.pods.erase("pod2");
+    resync();
+    EXPECT_EQ(provider.count("get pod2"), 1u);
+    expect_usage("after a pod vanished", 4, 0.1 + 2.69 + 0.7 + 1.5);
+
+    // A pod that exits fails its session, which terminates it.
+    provider.pods.at("pod3").status = crd::pod_status::exited;
+    provider.pods.at("pod3").cost_per_hour = 0;
+    resync();
+    EXPECT_EQ(provider.count("terminate pod3"), 1u);
+    expect_usage("after a terminate", 3, 0.1 + 0.7 + 1.5);
+
+    // A list older than the terminate shows the pod running: its tombstone
+    // keeps it gone.
+    crd::observed_pod stale = orphan;
+    stale.id = "pod3";
+    stale.name = status("c").pod_name;
+    stale.cost_per_hour = 5;
+    provider.pods[stale.id] = stale;
+    resync();
+    expect_usage("after a stale list", 3, 0.1 + 0.7 + 1.5);
+    provider.pods.erase("pod3");
+
+    // The orphan reaches its grace period and is reaped at the next list; a
+    // running pod changes its cost; a pod is reported TERMINATED.
+    advance(seconds{61});
+    provider.pods.at("pod1").cost_per_hour = 0.3;
+    provider.pods.at("pod4").status = crd::pod_status::terminated;
+    resync();
+    EXPECT_EQ(provider.count("terminate orphan1"), 1u);
+    expect_usage("after an orphan reaped", 1, 0.3);
+
+    // Tombstones expire after ten minutes.
+    advance(minutes{11});
+    resync();
+    expect_usage("after tombstones expired", 1, 0.3);
+}
+
 TEST_F(executor_test, keeps_one_pod_under_repeated_events) {
     const auto session = make_session("a");
     for (int i = 0; i < 20; ++i) {
