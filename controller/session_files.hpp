@@ -27,6 +27,8 @@ struct session_file {
 
 // Whether directory mode reads this file: `*.yaml` or `*.yml`, not hidden.
 [[nodiscard]] bool is_session_file_name(const std::filesystem::path& path);
+// The same rule for a file name without its folder.
+[[nodiscard]] bool is_session_file_name(std::string_view filename);
 
 [[nodiscard]] session_file decode_session_file(std::string_view text);
 
