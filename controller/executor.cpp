@@ -255,6 +255,19 @@ void executor::count_pod_usage(const crd::observed_pod& pod, int sign) {
     usage_micro_usd_ += sign * to_micro_usd(pod.cost_per_hour);
 }
 
+bool executor::needs_plan_after_list(const record& session) const {
+    if (!session.settled || session.planned_provider != provider_state_) {
+        return true;
+    }
+    // A session without a pod may create one, and whether the budget guards
+    // let it depends on the pods of every other session.
+    const auto& status = session.session.status;
+    if (status.pod_id.empty() && !crd::is_terminal(status.phase)) {
+        return true;
+    }
+    return pods_for(session) != session.planned_pods;
+}
+
 reconcile::fleet_usage executor::usage() const {
     return {usage_pods_ + creates_in_flight_,
             static_cast<double>(usage_micro_usd_ + create_micro_usd_in_flight_) / 1e6};
@@ -278,11 +291,16 @@ asio::awaitable<void> executor::process(record_ptr session) {
     const std::string key = session->key;
     lift_expired_pause(now);
 
-    const auto pods = pods_for(*session);
+    auto pods = pods_for(*session);
     auto fleet = usage();
     const reconcile::session_input input{&session->session, session->deleting, session->errors,
                                          session->has_valid_spec, session->memory};
     auto plan = reconcile::plan_session(input, pods, fleet, provider_state_, now, options_.planner);
+    session->planned_pods = std::move(pods);
+    session->planned_provider = provider_state_;
+    // Until this plan is carried out, a list plans the session again after it.
+    session->settled = false;
+    const bool memory_changed = !(plan.memory == session->memory);
     session->memory = plan.memory;
     log_notes(plan.notes, session->session.metadata);
     if (!plan.status.pod_id.empty() || plan.status.create_requested_at) {
@@ -290,7 +308,8 @@ asio::awaitable<void> executor::process(record_ptr session) {
     }
 
     bool persisted = true;
-    if (!same_status(plan.status, session->session.status)) {
+    const bool status_changed = !same_status(plan.status, session->session.status);
+    if (status_changed) {
         const auto previous = session->session.status;
         const auto error = co_await store_.write_status(session->session.metadata, plan.status);
         if (session->removed) {
@@ -351,6 +370,8 @@ asio::awaitable<void> executor::process(record_ptr session) {
     if (session->removed) {
         co_return;
     }
+    session->settled = persisted && !status_changed && !memory_changed && plan.actions.empty() &&
+                       plan.skipped.empty();
     if (changed) {
         session->dirty = true;
     }

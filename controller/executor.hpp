@@ -27,8 +27,8 @@ struct executor_options {
     reconcile::settings planner;
     // Sessions planned and acted on at the same time; bounds provider calls too.
     std::size_t workers = 16;
-    // How often the provider's pod list is read in full. Every session is planned
-    // again after each list.
+    // How often the provider's pod list is read in full. After each list, the
+    // sessions whose pods or inputs changed are planned again.
     std::chrono::milliseconds resync_interval{std::chrono::seconds{30}};
     // The list interval while some pod is booting, so that RUNNING is noticed
     // soon after it happens.
@@ -61,7 +61,8 @@ class executor_observer {
 
 // Applies plans: keeps the sessions a store declares and the pods the provider
 // lists, plans each session when it changes, when its deadline comes and after
-// every full list, and carries out the actions with bounded concurrency.
+// a full list that changes what its plan reads, and carries out the actions
+// with bounded concurrency.
 // Single-threaded: everything runs on one executor.
 class executor final : public session_sink {
   public:
@@ -121,6 +122,11 @@ class executor final : public session_sink {
     void list_no_later_than(std::chrono::steady_clock::time_point when);
 
     std::vector<crd::observed_pod> pods_for(const record& session) const;
+    // Returns whether a plan now could differ from the session's last one for
+    // a reason that a list brings: its pods, the provider's state, the fleet
+    // usage. Time is not one, because a plan that waits for a time returns a
+    // `wake_at`, which becomes a timer.
+    [[nodiscard]] bool needs_plan_after_list(const record& session) const;
     void remember_pod(const crd::observed_pod& pod);
     // Adds (`sign` 1) or removes (`sign` -1) a cached pod's share of
     // `usage_pods_` and `usage_micro_usd_`.

@@ -251,7 +251,8 @@ asio::awaitable<bool> executor::terminate(const reconcile::terminate_pod& planne
     const auto now = clock_.now();
     auto& retry = terminate_retries_[planned.pod_id];
     if (provider_state_.block == reconcile::provider_block::all_writes) {
-        // The list that lifts the block replans every session; until then the
+        // Every list plans again a session whose last plan had an action, so
+        // the list that lifts the block sends this terminate. Until then the
         // session must not wake for a retry that cannot go out.
         retry.not_before = std::max(retry.not_before,
                                     provider_block_until_.value_or(now + options_.resync_interval));
@@ -497,7 +498,9 @@ asio::awaitable<void> executor::list_pods() {
     }
 
     for (const auto& [key, session] : sessions_) {
-        enqueue(key);
+        if (needs_plan_after_list(*session)) {
+            enqueue(key);
+        }
     }
     count_sessions();
 }

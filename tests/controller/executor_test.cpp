@@ -25,8 +25,10 @@ class counting_observer final : public executor_observer {
         terminated.push_back(reason);
     }
     void terminate_failed() override { ++terminate_failures; }
+    void reconciled(std::string_view, std::chrono::nanoseconds) override { ++reconciles; }
 
     int created = 0;
+    int reconciles = 0;
     int terminate_failures = 0;
     std::vector<reconcile::termination_reason> terminated;
 };
@@ -51,6 +53,20 @@ class executor_test : public ::testing::Test {
 
     ~executor_test() override {
         controller->stop();
+        settle();
+    }
+
+    // Replaces the controller with one made from `options`, for tests that
+    // change them.
+    void restart_controller() {
+        controller->stop();
+        settle();
+        // The io_context ran out of work, and runs nothing more until restarted.
+        io.restart();
+        controller = std::make_unique<executor>(io.get_executor(), provider, store, clock, options,
+                                                &observer);
+        boost::asio::co_spawn(io, controller->run(), boost::asio::detached);
+        controller->mark_synced();
         settle();
     }
 
@@ -437,6 +453,67 @@ TEST_F(executor_test, keeps_fleet_usage_equal_to_a_full_count) {
     advance(minutes{11});
     resync();
     expect_usage("after tombstones expired", 1, 0.3);
+}
+
+TEST_F(executor_test, list_plans_only_sessions_whose_pods_changed) {
+    for (const auto* name : {"a", "b", "c"}) {
+        controller->upsert(make_session(name, 600));
+    }
+    settle();
+    for (const auto* id : {"pod1", "pod2", "pod3"}) {
+        provider.set_status(id, crd::pod_status::running);
+    }
+    resync();
+    ASSERT_EQ(status("a").phase, crd::session_phase::running);
+    ASSERT_EQ(status("c").phase, crd::session_phase::running);
+    // The next list plans them once more, to see that their plans settled.
+    resync();
+
+    const int settled = observer.reconciles;
+    resync();
+    EXPECT_EQ(observer.reconciles, settled);
+
+    provider.pods.at("pod2").cost_per_hour = 2.5;
+    resync();
+    EXPECT_EQ(observer.reconciles, settled + 1);
+    EXPECT_EQ(status("b").cost_per_hour, 2.5);
+
+    // A pod that vanished from the list is noticed and fetched.
+    provider.pods.erase("pod3");
+    resync();
+    EXPECT_EQ(provider.count("get pod3"), 1u);
+    EXPECT_EQ(status("c").phase, crd::session_phase::failed);
+
+    // Sessions that no list planned again still expire on time.
+    advance(seconds{600});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+    EXPECT_EQ(provider.count("terminate pod2"), 1u);
+    EXPECT_EQ(status("a").phase, crd::session_phase::expired);
+    EXPECT_EQ(status("b").phase, crd::session_phase::expired);
+}
+
+TEST_F(executor_test, list_plans_sessions_held_by_the_budget) {
+    options.planner.max_pods = 1;
+    restart_controller();
+    controller->upsert(make_session("a", 600));
+    settle();
+    controller->upsert(make_session("b", 600));
+    settle();
+    ASSERT_EQ(provider.count("create"), 1u);
+    ASSERT_NE(status("b").find_condition("BudgetExceeded"), nullptr);
+    resync();
+    resync();
+    EXPECT_EQ(provider.count("create"), 1u);
+
+    // The pod of `a` goes, and `b` gets a pod at the next list.
+    auto deleted = make_session("a", 600);
+    deleted.deleting = true;
+    controller->upsert(deleted);
+    settle();
+    ASSERT_EQ(store.released, std::vector<std::string>{"apps/a"});
+    resync();
+    EXPECT_EQ(provider.count("create"), 2u);
+    EXPECT_EQ(status("b").phase, crd::session_phase::provisioning);
 }
 
 TEST_F(executor_test, keeps_one_pod_under_repeated_events) {
