@@ -258,10 +258,10 @@ void directory_store::scan_all(bool skip_fresh_files) {
         const auto stamp = stamp_of(info);
         path_text.resize(prefix_size);
         path_text.append(name);
-        const auto known = files_.find(std::string_view{path_text});
-        if (known != files_.end()) {
-            known->second.seen_in_scan = scan;
-            if (known->second.stamp == stamp) {
+        if (const auto known = files_by_text_.find(path_text); known != files_by_text_.end()) {
+            auto& record = known->second->second;
+            record.seen_in_scan = scan;
+            if (record.stamp == stamp) {
                 continue;
             }
         }
@@ -411,7 +411,11 @@ void directory_store::load_file(const fs::path& path, const file_stamp& stamp) {
     }
     // Assigned field by field, so that a file read during a scan keeps the mark
     // that the scan found it.
-    auto& record = files_[path];
+    const auto [slot, inserted] = files_.try_emplace(path);
+    if (inserted) {
+        files_by_text_.emplace(path.native(), slot);
+    }
+    auto& record = slot->second;
     record.stamp = stamp;
     record.keys = std::move(keys);
     record.incomplete = incomplete;
@@ -423,6 +427,7 @@ void directory_store::drop_file(const fs::path& path) {
         return;
     }
     const auto keys = std::move(found->second.keys);
+    files_by_text_.erase(found->first.native());
     files_.erase(found);
     spdlog::info("session file removed file={} sessions={}", log::quote(path.string()),
                  keys.size());

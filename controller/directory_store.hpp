@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -87,20 +88,13 @@ class directory_store final : public session_store {
     };
 
     // Orders paths by their text, which for the keys of `files_` (all
-    // `directory/name`) is the order of their names, and finds a path by its
-    // text without building a `std::filesystem::path`.
+    // `directory/name`) is the order of their names.
     struct path_text_less {
-        using is_transparent = void;
         bool operator()(const std::filesystem::path& a, const std::filesystem::path& b) const {
             return a.native() < b.native();
         }
-        bool operator()(const std::filesystem::path& a, std::string_view b) const {
-            return a.native() < b;
-        }
-        bool operator()(std::string_view a, const std::filesystem::path& b) const {
-            return a < b.native();
-        }
     };
+    using file_table = std::map<std::filesystem::path, file_record, path_text_less>;
 
     struct session_record {
         crd::object_meta metadata;
@@ -142,7 +136,10 @@ class directory_store final : public session_store {
     boost::asio::any_io_executor executor_;
     options config_;
     session_sink* sink_ = nullptr;
-    std::map<std::filesystem::path, file_record, path_text_less> files_;
+    file_table files_;
+    // Every entry of `files_` by its path's text, so that a rescan finds each
+    // file with one hash instead of comparing long common prefixes.
+    std::unordered_map<std::string, file_table::iterator> files_by_text_;
     std::map<std::string, session_record, std::less<>> sessions_;
     std::set<std::filesystem::path> pending_changes_;
     boost::asio::steady_timer wake_;
