@@ -439,6 +439,7 @@ asio::awaitable<void> executor::list_pods() {
     // list that it does not show yet, and tombstones of pods confirmed gone.
     std::unordered_map<std::string, crd::observed_pod> previous = std::move(pods_);
     pods_.clear();
+    pods_.reserve(listed->size() + recent_creates_.size() + tombstones_.size());
     pod_ids_by_name_.clear();
     usage_pods_ = 0;
     usage_micro_usd_ = 0;
