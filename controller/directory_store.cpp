@@ -235,6 +235,7 @@ void directory_store::scan_all(bool skip_fresh_files) {
     std::string path_text = directory_prefix(config_.directory);
     const auto prefix_size = path_text.size();
     std::vector<std::pair<fs::path, file_stamp>> changed;
+    std::size_t known_found = 0;
     for (;;) {
         errno = 0;
         const dirent* entry = ::readdir(directory.get());
@@ -261,6 +262,7 @@ void directory_store::scan_all(bool skip_fresh_files) {
         if (const auto known = files_by_text_.find(path_text); known != files_by_text_.end()) {
             auto& record = known->second->second;
             record.seen_in_scan = scan;
+            known_found += 1;
             if (record.stamp == stamp) {
                 continue;
             }
@@ -279,10 +281,14 @@ void directory_store::scan_all(bool skip_fresh_files) {
             loaded->second.seen_in_scan = scan;
         }
     }
+    // With nothing read, the table is as the listing found it, so it contains
+    // unseen files only if it has more entries than the listing found.
     std::vector<fs::path> removed;
-    for (const auto& [path, record] : files_) {
-        if (record.seen_in_scan != scan) {
-            removed.push_back(path);
+    if (!changed.empty() || known_found != files_.size()) {
+        for (const auto& [path, record] : files_) {
+            if (record.seen_in_scan != scan) {
+                removed.push_back(path);
+            }
         }
     }
     for (const auto& path : removed) {
@@ -293,6 +299,9 @@ void directory_store::scan_all(bool skip_fresh_files) {
 }
 
 void directory_store::release_held_sessions() {
+    if (!holds_sessions_) {
+        return;
+    }
     const bool all_read = std::ranges::none_of(files_, [](const auto& file) { return file.second.incomplete; });
     if (!all_read) {
         return;
@@ -303,6 +312,7 @@ void directory_store::release_held_sessions() {
             released.push_back(key);
         }
     }
+    holds_sessions_ = false;
     for (const auto& key : released) {
         auto& record = sessions_.at(key);
         record.held = false;
@@ -561,6 +571,7 @@ void directory_store::load_orphaned_status_files() {
             // it on time on the recorded spec, and decide once the file reads.
             record.declared = true;
             record.held = true;
+            holds_sessions_ = true;
             record.spec = stored->spec;
             record.errors = {unreadable->first.string() +
                              ": cannot be read, and may declare this session; it keeps its pod, creates none, "

@@ -146,6 +146,10 @@ class directory_store final : public session_store {
     bool stopped_ = false;
     int inotify_fd_ = -1;
     scan_counts counts_;
+    // Whether some session may be `held`: set when one is, cleared when every
+    // file reads again and they are released. It spares each scan a walk over
+    // every session.
+    bool holds_sessions_ = false;
 };
 
 // A random version 4 UUID from OpenSSL's generator.
