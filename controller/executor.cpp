@@ -265,7 +265,39 @@ bool executor::needs_plan_after_list(const record& session) const {
     if (status.pod_id.empty() && !crd::is_terminal(status.phase)) {
         return true;
     }
-    return pods_for(session) != session.planned_pods;
+    return !same_pods_as_planned(session);
+}
+
+bool executor::same_pods_as_planned(const record& session) const {
+    // Compares the pods that `pods_for` would return without copying them,
+    // because every session is compared after every list.
+    const std::set<std::string>* named = nullptr;
+    if (const auto found = pod_ids_by_name_.find(session.pod_name);
+        found != pod_ids_by_name_.end()) {
+        named = &found->second;
+    }
+    const auto& own_id = session.session.status.pod_id;
+    const auto is_named = [&](const std::string& id) { return named && named->contains(id); };
+
+    std::size_t current = 0;
+    if (named) {
+        current += static_cast<std::size_t>(
+            std::ranges::count_if(*named, [&](const std::string& id) { return pods_.contains(id); }));
+    }
+    if (!own_id.empty() && !is_named(own_id) && pods_.contains(own_id)) {
+        current += 1;
+    }
+    if (current != session.planned_pods.size()) {
+        return false;
+    }
+    // As many pods as planned, and each planned pod is still one of them, unchanged.
+    return std::ranges::all_of(session.planned_pods, [&](const crd::observed_pod& pod) {
+        if (!is_named(pod.id) && pod.id != own_id) {
+            return false;
+        }
+        const auto found = pods_.find(pod.id);
+        return found != pods_.end() && found->second == pod;
+    });
 }
 
 reconcile::fleet_usage executor::usage() const {

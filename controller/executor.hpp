@@ -127,6 +127,8 @@ class executor final : public session_sink {
     // usage. Time is not one, because a plan that waits for a time returns a
     // `wake_at`, which becomes a timer.
     [[nodiscard]] bool needs_plan_after_list(const record& session) const;
+    // Returns whether `pods_for(session)` would return the pods of its last plan.
+    [[nodiscard]] bool same_pods_as_planned(const record& session) const;
     void remember_pod(const crd::observed_pod& pod);
     // Adds (`sign` 1) or removes (`sign` -1) a cached pod's share of
     // `usage_pods_` and `usage_micro_usd_`.

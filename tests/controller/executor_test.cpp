@@ -478,6 +478,15 @@ TEST_F(executor_test, list_plans_only_sessions_whose_pods_changed) {
     EXPECT_EQ(observer.reconciles, settled + 1);
     EXPECT_EQ(status("b").cost_per_hour, 2.5);
 
+    // A second pod under the name of `a` appears in the list.
+    crd::observed_pod duplicate = provider.pods.at("pod1");
+    duplicate.id = "duplicate1";
+    duplicate.created_at = clock.now() + seconds{1};
+    provider.pods[duplicate.id] = duplicate;
+    resync();
+    EXPECT_EQ(provider.count("terminate duplicate1"), 1u);
+    EXPECT_EQ(status("a").pod_id, "pod1");
+
     // A pod that vanished from the list is noticed and fetched.
     provider.pods.erase("pod3");
     resync();
