@@ -232,7 +232,7 @@ std::vector<crd::observed_pod> executor::pods_for(const record& session) const {
     }
     for (const auto& id : ids) {
         if (const auto found = pods_.find(id); found != pods_.end()) {
-            pods.push_back(found->second);
+            pods.push_back(found->second.pod);
         }
     }
     return pods;
@@ -296,7 +296,7 @@ bool executor::same_pods_as_planned(const record& session) const {
             return false;
         }
         const auto found = pods_.find(pod.id);
-        return found != pods_.end() && found->second == pod;
+        return found != pods_.end() && found->second.pod == pod;
     });
 }
 
@@ -308,7 +308,8 @@ reconcile::fleet_usage executor::usage() const {
 reconcile::fleet_usage executor::count_usage_from_scratch() const {
     int pods = creates_in_flight_;
     std::int64_t micro_usd = create_micro_usd_in_flight_;
-    for (const auto& [id, pod] : pods_) {
+    for (const auto& [id, cached] : pods_) {
+        const auto& pod = cached.pod;
         if (pod.status != crd::pod_status::terminated && pod.name.starts_with(pod_name_prefix_)) {
             pods += 1;
             micro_usd += to_micro_usd(pod.cost_per_hour);

@@ -121,6 +121,12 @@ class executor final : public session_sink {
     // Moves the next full pod list to `when` if that is earlier.
     void list_no_later_than(std::chrono::steady_clock::time_point when);
 
+    // A pod in `pods_`, with the number of the last list that showed it.
+    struct cached_pod {
+        crd::observed_pod pod;
+        std::uint64_t listed_in = 0;
+    };
+
     std::vector<crd::observed_pod> pods_for(const record& session) const;
     // Returns whether a plan now could differ from the session's last one for
     // a reason that a list brings: its pods, the provider's state, the fleet
@@ -129,7 +135,13 @@ class executor final : public session_sink {
     [[nodiscard]] bool needs_plan_after_list(const record& session) const;
     // Returns whether `pods_for(session)` would return the pods of its last plan.
     [[nodiscard]] bool same_pods_as_planned(const record& session) const;
-    void remember_pod(const crd::observed_pod& pod);
+    // Stores `pod` in the cache, leaving an equal entry as it is, and returns
+    // its entry.
+    cached_pod& remember_pod(const crd::observed_pod& pod);
+    // Removes the pod from `pod_ids_by_name_`.
+    void forget_pod_name(const crd::observed_pod& pod);
+    // Applies what a successful list shows to the cache, in place.
+    void refresh_pods(const std::vector<crd::observed_pod>& listed, crd::timestamp now);
     // Adds (`sign` 1) or removes (`sign` -1) a cached pod's share of
     // `usage_pods_` and `usage_micro_usd_`.
     void count_pod_usage(const crd::observed_pod& pod, int sign);
@@ -165,7 +177,8 @@ class executor final : public session_sink {
     std::set<std::pair<crd::timestamp, std::string>> deadlines_;
 
     // The provider's pods as last listed, updated by every call's answer.
-    std::unordered_map<std::string, crd::observed_pod> pods_;
+    std::unordered_map<std::string, cached_pod> pods_;
+    std::uint64_t lists_done_ = 0;
     // The live pods of this controller in `pods_` and their cost in millionths
     // of a dollar an hour: integers, so that removing a pod takes away exactly
     // what adding it put in.

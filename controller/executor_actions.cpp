@@ -33,37 +33,50 @@ std::string error_class(const providers::provider_error& error) {
 
 }  // namespace
 
-void executor::remember_pod(const crd::observed_pod& pod) {
-    const auto found = pods_.find(pod.id);
-    if (found != pods_.end()) {
-        count_pod_usage(found->second, -1);
-        if (found->second.name != pod.name) {
-            pod_ids_by_name_[found->second.name].erase(pod.id);
+executor::cached_pod& executor::remember_pod(const crd::observed_pod& pod) {
+    auto [found, inserted] = pods_.try_emplace(pod.id);
+    auto& cached = found->second;
+    if (inserted) {
+        cached.pod = pod;
+        count_pod_usage(pod, 1);
+        pod_ids_by_name_[pod.name].insert(pod.id);
+    } else if (cached.pod != pod) {
+        count_pod_usage(cached.pod, -1);
+        if (cached.pod.name != pod.name) {
+            forget_pod_name(cached.pod);
+            pod_ids_by_name_[pod.name].insert(pod.id);
         }
-        found->second = pod;
-    } else {
-        pods_.emplace(pod.id, pod);
+        cached.pod = pod;
+        count_pod_usage(pod, 1);
     }
-    count_pod_usage(pod, 1);
-    pod_ids_by_name_[pod.name].insert(pod.id);
     if (pod.status == crd::pod_status::terminated) {
         tombstones_[pod.id] = clock_.now();
     } else {
         tombstones_.erase(pod.id);
     }
+    return cached;
+}
+
+void executor::forget_pod_name(const crd::observed_pod& pod) {
+    const auto named = pod_ids_by_name_.find(pod.name);
+    if (named != pod_ids_by_name_.end()) {
+        named->second.erase(pod.id);
+        if (named->second.empty()) {
+            pod_ids_by_name_.erase(named);
+        }
+    }
 }
 
 void executor::mark_gone(const std::string& pod_id) {
-    auto found = pods_.find(pod_id);
-    if (found == pods_.end()) {
-        crd::observed_pod gone;
-        gone.id = pod_id;
-        found = pods_.emplace(pod_id, std::move(gone)).first;
+    auto [found, inserted] = pods_.try_emplace(pod_id);
+    auto& pod = found->second.pod;
+    if (inserted) {
+        pod.id = pod_id;
     }
     // The pod's share goes, and as TERMINATED it has none to add back.
-    count_pod_usage(found->second, -1);
-    found->second.status = crd::pod_status::terminated;
-    found->second.cost_per_hour = 0;
+    count_pod_usage(pod, -1);
+    pod.status = crd::pod_status::terminated;
+    pod.cost_per_hour = 0;
     tombstones_[pod_id] = clock_.now();
     recent_creates_.erase(pod_id);
 }
@@ -406,6 +419,49 @@ void executor::list_no_later_than(std::chrono::steady_clock::time_point when) {
     }
 }
 
+void executor::refresh_pods(const std::vector<crd::observed_pod>& listed, crd::timestamp now) {
+    // The cache becomes the list, but keeps pods created since the previous
+    // list that it does not show yet, and tombstones of pods confirmed gone.
+    // It is updated in place, so that a pod the list shows unchanged costs no
+    // allocation.
+    const std::uint64_t list_number = ++lists_done_;
+    for (const auto& pod : listed) {
+        recent_creates_.erase(pod.id);
+        if (tombstones_.contains(pod.id) && pod.status != crd::pod_status::terminated) {
+            // A list older than our confirmation: the pod is gone.
+            continue;
+        }
+        remember_pod(pod).listed_in = list_number;
+    }
+    std::erase_if(recent_creates_, [&](const auto& entry) {
+        const bool expired = now - entry.second > options_.planner.create_settle;
+        if (!expired) {
+            if (const auto found = pods_.find(entry.first); found != pods_.end()) {
+                remember_pod(found->second.pod).listed_in = list_number;
+            }
+        }
+        return expired;
+    });
+    std::erase_if(pods_, [&](const auto& entry) {
+        const auto& [id, cached] = entry;
+        if (cached.listed_in == list_number) {
+            return false;
+        }
+        count_pod_usage(cached.pod, -1);
+        forget_pod_name(cached.pod);
+        return true;
+    });
+
+    std::erase_if(tombstones_,
+                  [&](const auto& entry) { return now - entry.second > tombstone_lifetime; });
+    for (const auto& [id, when] : tombstones_) {
+        if (!pods_.contains(id)) {
+            mark_gone(id);
+            tombstones_[id] = when;
+        }
+    }
+}
+
 asio::awaitable<void> executor::list_pods() {
     auto listed = co_await provider_.list_pods();
     if (stopped_) {
@@ -435,39 +491,7 @@ asio::awaitable<void> executor::list_pods() {
         lift_expired_pause(now);
     }
 
-    // Replace the cache with the list, but keep pods created since the previous
-    // list that it does not show yet, and tombstones of pods confirmed gone.
-    std::unordered_map<std::string, crd::observed_pod> previous = std::move(pods_);
-    pods_.clear();
-    pods_.reserve(listed->size() + recent_creates_.size() + tombstones_.size());
-    pod_ids_by_name_.clear();
-    usage_pods_ = 0;
-    usage_micro_usd_ = 0;
-    for (auto& pod : *listed) {
-        recent_creates_.erase(pod.id);
-        if (tombstones_.contains(pod.id) && pod.status != crd::pod_status::terminated) {
-            // A list older than our confirmation: the pod is gone.
-            continue;
-        }
-        remember_pod(pod);
-    }
-    std::erase_if(recent_creates_, [&](const auto& entry) {
-        const bool expired = now - entry.second > options_.planner.create_settle;
-        if (!expired) {
-            if (const auto found = previous.find(entry.first); found != previous.end()) {
-                remember_pod(found->second);
-            }
-        }
-        return expired;
-    });
-    std::erase_if(tombstones_,
-                  [&](const auto& entry) { return now - entry.second > tombstone_lifetime; });
-    for (const auto& [id, when] : tombstones_) {
-        if (!pods_.contains(id)) {
-            mark_gone(id);
-            tombstones_[id] = when;
-        }
-    }
+    refresh_pods(*listed, now);
     list_authoritative_ = true;
     if (!listed_once_) {
         listed_once_ = true;
@@ -483,8 +507,8 @@ asio::awaitable<void> executor::list_pods() {
     }
     std::vector<crd::observed_pod> all;
     all.reserve(pods_.size());
-    for (const auto& [id, pod] : pods_) {
-        all.push_back(pod);
+    for (const auto& [id, cached] : pods_) {
+        all.push_back(cached.pod);
     }
     const auto orphans =
         reconcile::plan_orphans(all, claimed, list_authoritative_, now, options_.planner);
