@@ -84,8 +84,8 @@ void plan_every_session(benchmark::State& state) {
 }
 
 // As `plan_every_session`, but with the fleet usage measured again for every
-// session, as the executor's `usage()` does when it plans one session: the
-// cost of a resync then grows with sessions times pods.
+// session, as the executor did before it kept the usage up to date as pods
+// change: the cost of a resync then grows with sessions times pods.
 void plan_every_session_measuring_usage_each_time(benchmark::State& state) {
     const auto count = static_cast<std::size_t>(state.range(0));
     const auto sessions = make_fleet(count);

@@ -1,10 +1,13 @@
 #include "controller/directory_store.hpp"
 
+#include <dirent.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
@@ -33,6 +36,26 @@ constexpr std::string_view status_folder = ".status";
 constexpr auto settle_delay = std::chrono::milliseconds{50};
 // A token is 32 random bytes in base64url without padding.
 constexpr std::size_t token_length = 43;
+
+std::int64_t nanoseconds_since_epoch(std::chrono::system_clock::time_point time) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+}
+
+// The text that `directory / name` starts with, as `std::filesystem::path`
+// joins them.
+std::string directory_prefix(const fs::path& directory) {
+    std::string prefix = directory.native();
+    if (!prefix.empty() && prefix.back() != '/') {
+        prefix += '/';
+    }
+    return prefix;
+}
+
+void report_unlistable_directory(const fs::path& directory, int error) {
+    // An unreadable directory is not an empty one: keep every session.
+    spdlog::error("cannot list sessions directory, keeping sessions as they are dir={} error={}",
+                  log::quote(directory.string()), log::quote(std::strerror(error)));
+}
 
 bool is_token_text(std::string_view text) {
     return text.size() == token_length && std::ranges::all_of(text, [](char c) {
@@ -195,46 +218,90 @@ asio::awaitable<void> directory_store::rescan_periodically() {
 
 void directory_store::scan_all(bool skip_fresh_files) {
     // A file modified this recently may be half written.
-    constexpr auto settle_time = std::chrono::seconds{2};
-    const auto now = fs::file_time_type::clock::now();
-    std::set<fs::path> present;
-    std::error_code error;
-    for (fs::directory_iterator it{config_.directory, error}, end; !error && it != end;
-         it.increment(error)) {
-        std::error_code type_error;
-        if (is_session_file_name(it->path()) && it->is_regular_file(type_error)) {
-            present.insert(it->path());
-        }
-    }
-    if (error) {
-        // An unreadable directory is not an empty one: keep every session.
-        spdlog::error(
-            "cannot list sessions directory, keeping sessions as they are dir={} error={}",
-            log::quote(config_.directory.string()), log::quote(error.message()));
+    constexpr std::int64_t settle_ns = 2'000'000'000;
+    const std::int64_t now_ns = nanoseconds_since_epoch(std::chrono::system_clock::now());
+
+    const std::unique_ptr<DIR, int (*)(DIR*)> directory{::opendir(config_.directory.c_str()),
+                                                        ::closedir};
+    if (!directory) {
+        report_unlistable_directory(config_.directory, errno);
         return;
     }
+    const std::uint64_t scan = counts_.scans + 1;
 
-    for (const auto& path : present) {
-        std::error_code time_error;
-        const auto modified = fs::last_write_time(path, time_error);
-        if (skip_fresh_files && !time_error && now - modified < settle_time) {
+    // Each file gets one stat. A file with an unchanged stamp is only marked as
+    // seen. The others are read after the listing, in name order, because the
+    // first file to declare a session owns it.
+    std::string path_text = directory_prefix(config_.directory);
+    const auto prefix_size = path_text.size();
+    std::vector<std::pair<fs::path, file_stamp>> changed;
+    std::size_t known_found = 0;
+    for (;;) {
+        errno = 0;
+        const dirent* entry = ::readdir(directory.get());
+        if (entry == nullptr) {
+            if (errno != 0) {
+                report_unlistable_directory(config_.directory, errno);
+                return;
+            }
+            break;
+        }
+        const std::string_view name{entry->d_name};
+        if (!is_session_file_name(name)) {
             continue;
         }
-        load_file(path);
+        struct ::stat info {};
+        // Follows a symbolic link, as reading the file does.
+        if (::fstatat(::dirfd(directory.get()), entry->d_name, &info, 0) != 0 ||
+            !S_ISREG(info.st_mode)) {
+            continue;
+        }
+        const auto stamp = stamp_of(info);
+        path_text.resize(prefix_size);
+        path_text.append(name);
+        if (const auto known = files_by_text_.find(path_text); known != files_by_text_.end()) {
+            auto& record = known->second->second;
+            record.seen_in_scan = scan;
+            known_found += 1;
+            if (record.stamp == stamp) {
+                continue;
+            }
+        }
+        if (skip_fresh_files && now_ns - stamp.modified_ns < settle_ns) {
+            continue;
+        }
+        changed.emplace_back(fs::path{path_text}, stamp);
     }
+
+    std::ranges::sort(changed, path_text_less{},
+                      [](const auto& item) -> const fs::path& { return item.first; });
+    for (const auto& [path, stamp] : changed) {
+        load_file(path, stamp);
+        if (const auto loaded = files_.find(path); loaded != files_.end()) {
+            loaded->second.seen_in_scan = scan;
+        }
+    }
+    // With nothing read, the table is as the listing found it, so it contains
+    // unseen files only if it has more entries than the listing found.
     std::vector<fs::path> removed;
-    for (const auto& [path, record] : files_) {
-        if (!present.contains(path)) {
-            removed.push_back(path);
+    if (!changed.empty() || known_found != files_.size()) {
+        for (const auto& [path, record] : files_) {
+            if (record.seen_in_scan != scan) {
+                removed.push_back(path);
+            }
         }
     }
     for (const auto& path : removed) {
         drop_file(path);
     }
     release_held_sessions();
+    counts_.scans = scan;
 }
 
 void directory_store::release_held_sessions() {
+    if (!holds_sessions_) {
+        return;
+    }
     const bool all_read = std::ranges::none_of(files_, [](const auto& file) { return file.second.incomplete; });
     if (!all_read) {
         return;
@@ -245,6 +312,7 @@ void directory_store::release_held_sessions() {
             released.push_back(key);
         }
     }
+    holds_sessions_ = false;
     for (const auto& key : released) {
         auto& record = sessions_.at(key);
         record.held = false;
@@ -260,15 +328,21 @@ void directory_store::load_file(const fs::path& path) {
         drop_file(path);
         return;
     }
-    std::error_code time_error;
-    const file_stamp stamp{fs::last_write_time(path, time_error),
-                           static_cast<std::uintmax_t>(info.st_size),
-                           static_cast<std::uint64_t>(info.st_ino)};
+    load_file(path, stamp_of(info));
+}
+
+directory_store::file_stamp directory_store::stamp_of(const struct ::stat& info) {
+    return {static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
+            static_cast<std::uintmax_t>(info.st_size), static_cast<std::uint64_t>(info.st_ino)};
+}
+
+void directory_store::load_file(const fs::path& path, const file_stamp& stamp) {
     const auto known = files_.find(path);
     if (known != files_.end() && known->second.stamp == stamp) {
         return;
     }
 
+    counts_.files_read += 1;
     const auto text = read_file(path);
     if (!text) {
         spdlog::error(
@@ -345,7 +419,16 @@ void directory_store::load_file(const fs::path& path) {
             undeclare(key, path);
         }
     }
-    files_[path] = file_record{stamp, std::move(keys), incomplete};
+    // Assigned field by field, so that a file read during a scan keeps the mark
+    // that the scan found it.
+    const auto [slot, inserted] = files_.try_emplace(path);
+    if (inserted) {
+        files_by_text_.emplace(path.native(), slot);
+    }
+    auto& record = slot->second;
+    record.stamp = stamp;
+    record.keys = std::move(keys);
+    record.incomplete = incomplete;
 }
 
 void directory_store::drop_file(const fs::path& path) {
@@ -354,6 +437,7 @@ void directory_store::drop_file(const fs::path& path) {
         return;
     }
     const auto keys = std::move(found->second.keys);
+    files_by_text_.erase(found->first.native());
     files_.erase(found);
     spdlog::info("session file removed file={} sessions={}", log::quote(path.string()),
                  keys.size());
@@ -501,6 +585,7 @@ void directory_store::load_orphaned_status_files() {
             // it on time on the recorded spec, and decide once the file reads.
             record.declared = true;
             record.held = true;
+            holds_sessions_ = true;
             record.spec = stored->spec;
             record.errors = {unreadable->first.string() +
                              ": cannot be read, and may declare this session; it keeps its pod, creates none, "

@@ -1,12 +1,16 @@
 #pragma once
 
+#include <sys/stat.h>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -58,9 +62,20 @@ class directory_store final : public session_store {
     [[nodiscard]] std::filesystem::path status_path(const crd::object_meta& metadata) const;
     [[nodiscard]] std::filesystem::path token_path(const crd::object_meta& metadata) const;
 
+    // Work done so far, for tests that check what a rescan reads.
+    struct scan_counts {
+        // Scans of the whole directory, the first one at start included.
+        std::uint64_t scans = 0;
+        // Session files read and parsed, on any path.
+        std::uint64_t files_read = 0;
+    };
+    [[nodiscard]] const scan_counts& counts() const noexcept { return counts_; }
+
   private:
+    // The fields that show whether a file changed, without reading it.
     struct file_stamp {
-        std::filesystem::file_time_type modified;
+        // `st_mtim` in nanoseconds since the epoch.
+        std::int64_t modified_ns = 0;
         std::uintmax_t size = 0;
         std::uint64_t inode = 0;
         bool operator==(const file_stamp&) const = default;
@@ -72,7 +87,18 @@ class directory_store final : public session_store {
         // Some document could not be read, so the file may declare sessions that
         // `keys` does not list.
         bool incomplete = false;
+        // The number of the last full scan that found the file.
+        std::uint64_t seen_in_scan = 0;
     };
+
+    // Orders paths by their text, which for the keys of `files_` (all
+    // `directory/name`) is the order of their names.
+    struct path_text_less {
+        bool operator()(const std::filesystem::path& a, const std::filesystem::path& b) const {
+            return a.native() < b.native();
+        }
+    };
+    using file_table = std::map<std::filesystem::path, file_record, path_text_less>;
 
     struct session_record {
         crd::object_meta metadata;
@@ -98,7 +124,10 @@ class directory_store final : public session_store {
     // the last moment, which an editor may still be writing; inotify reports
     // them when they are closed.
     void scan_all(bool skip_fresh_files);
+    // Reads the file if its stamp differs from the one last read.
     void load_file(const std::filesystem::path& path);
+    void load_file(const std::filesystem::path& path, const file_stamp& stamp);
+    static file_stamp stamp_of(const struct ::stat& info);
     void release_held_sessions();
     void drop_file(const std::filesystem::path& path);
     void load_orphaned_status_files();
@@ -114,7 +143,10 @@ class directory_store final : public session_store {
     boost::asio::any_io_executor executor_;
     options config_;
     session_sink* sink_ = nullptr;
-    std::map<std::filesystem::path, file_record> files_;
+    file_table files_;
+    // Every entry of `files_` by its path's text, so that a rescan finds each
+    // file with one hash instead of comparing long common prefixes.
+    std::unordered_map<std::string, file_table::iterator> files_by_text_;
     std::map<std::string, session_record, std::less<>> sessions_;
     std::set<std::filesystem::path> pending_changes_;
     boost::asio::steady_timer wake_;
@@ -122,6 +154,11 @@ class directory_store final : public session_store {
     // One status write failure per file and error is logged a minute.
     log::repeat_limiter write_failures_{std::chrono::seconds{60}};
     int inotify_fd_ = -1;
+    scan_counts counts_;
+    // Whether some session may be `held`: set when one is, cleared when every
+    // file reads again and they are released. It spares each scan a walk over
+    // every session.
+    bool holds_sessions_ = false;
 };
 
 // A random version 4 UUID from OpenSSL's generator.

@@ -1,6 +1,7 @@
 #include "controller/executor.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -37,6 +38,7 @@ executor::executor(asio::any_io_executor io, providers::provider& provider, sess
       store_{store},
       clock_{clock},
       options_{std::move(options)},
+      pod_name_prefix_{reconcile::pod_name_prefix(options_.planner.controller_id)},
       observer_{observer ? observer : &null_observer_},
       queue_signal_{io},
       resync_timer_{io},
@@ -230,24 +232,90 @@ std::vector<crd::observed_pod> executor::pods_for(const record& session) const {
     }
     for (const auto& id : ids) {
         if (const auto found = pods_.find(id); found != pods_.end()) {
-            pods.push_back(found->second);
+            pods.push_back(found->second.pod);
         }
     }
     return pods;
 }
 
+std::int64_t executor::to_micro_usd(double usd) {
+    if (!std::isfinite(usd)) {
+        return 0;
+    }
+    // No pod costs a million dollars an hour, and at that bound the sum over a
+    // million pods (10^18 millionths) still fits in 64 bits.
+    return std::llround(std::clamp(usd, -1e6, 1e6) * 1e6);
+}
+
+void executor::count_pod_usage(const crd::observed_pod& pod, int sign) {
+    if (pod.status == crd::pod_status::terminated || !pod.name.starts_with(pod_name_prefix_)) {
+        return;
+    }
+    usage_pods_ += sign;
+    usage_micro_usd_ += sign * to_micro_usd(pod.cost_per_hour);
+}
+
+bool executor::needs_plan_after_list(const record& session) const {
+    if (!session.settled || session.planned_provider != provider_state_) {
+        return true;
+    }
+    // A session without a pod may create one, and whether the budget guards
+    // let it depends on the pods of every other session.
+    const auto& status = session.session.status;
+    if (status.pod_id.empty() && !crd::is_terminal(status.phase)) {
+        return true;
+    }
+    return !same_pods_as_planned(session);
+}
+
+bool executor::same_pods_as_planned(const record& session) const {
+    // Compares the pods that `pods_for` would return without copying them,
+    // because every session is compared after every list.
+    const std::set<std::string>* named = nullptr;
+    if (const auto found = pod_ids_by_name_.find(session.pod_name);
+        found != pod_ids_by_name_.end()) {
+        named = &found->second;
+    }
+    const auto& own_id = session.session.status.pod_id;
+    const auto is_named = [&](const std::string& id) { return named && named->contains(id); };
+
+    std::size_t current = 0;
+    if (named) {
+        current += static_cast<std::size_t>(
+            std::ranges::count_if(*named, [&](const std::string& id) { return pods_.contains(id); }));
+    }
+    if (!own_id.empty() && !is_named(own_id) && pods_.contains(own_id)) {
+        current += 1;
+    }
+    if (current != session.planned_pods.size()) {
+        return false;
+    }
+    // As many pods as planned, and each planned pod is still one of them, unchanged.
+    return std::ranges::all_of(session.planned_pods, [&](const crd::observed_pod& pod) {
+        if (!is_named(pod.id) && pod.id != own_id) {
+            return false;
+        }
+        const auto found = pods_.find(pod.id);
+        return found != pods_.end() && found->second.pod == pod;
+    });
+}
+
 reconcile::fleet_usage executor::usage() const {
-    reconcile::fleet_usage total;
-    const auto prefix = reconcile::pod_name_prefix(options_.planner.controller_id);
-    for (const auto& [id, pod] : pods_) {
-        if (pod.status != crd::pod_status::terminated && pod.name.starts_with(prefix)) {
-            total.pods += 1;
-            total.cost_per_hour += pod.cost_per_hour;
+    return {usage_pods_ + creates_in_flight_,
+            static_cast<double>(usage_micro_usd_ + create_micro_usd_in_flight_) / 1e6};
+}
+
+reconcile::fleet_usage executor::count_usage_from_scratch() const {
+    int pods = creates_in_flight_;
+    std::int64_t micro_usd = create_micro_usd_in_flight_;
+    for (const auto& [id, cached] : pods_) {
+        const auto& pod = cached.pod;
+        if (pod.status != crd::pod_status::terminated && pod.name.starts_with(pod_name_prefix_)) {
+            pods += 1;
+            micro_usd += to_micro_usd(pod.cost_per_hour);
         }
     }
-    total.pods += creates_in_flight_;
-    total.cost_per_hour += create_cost_in_flight_;
-    return total;
+    return {pods, static_cast<double>(micro_usd) / 1e6};
 }
 
 bool executor::adopt_lost_uid(const record_ptr& session) {
@@ -260,7 +328,8 @@ bool executor::adopt_lost_uid(const record_ptr& session) {
     // which no session holds: the pod of this session before its status file
     // was lost. Rare, so a scan of every pod is fine.
     const auto& metadata = session->session.metadata;
-    for (const auto& [id, pod] : pods_) {
+    for (const auto& [id, cached] : pods_) {
+        const auto& pod = cached.pod;
         if (pod.status == crd::pod_status::terminated || !pod.session_uid ||
             *pod.session_uid == metadata.uid ||
             pod.name != reconcile::make_pod_name(options_.planner.controller_id,
@@ -314,6 +383,11 @@ asio::awaitable<void> executor::process(record_ptr session) {
         fleet = usage();
         plan = make_plan();
     }
+    session->planned_pods = std::move(pods);
+    session->planned_provider = provider_state_;
+    // Until this plan is carried out, a list plans the session again after it.
+    session->settled = false;
+    const bool memory_changed = !(plan.memory == session->memory);
     session->memory = plan.memory;
     log_notes(plan.notes, session->session.metadata);
     if (!plan.status.pod_id.empty() || plan.status.create_requested_at) {
@@ -321,7 +395,8 @@ asio::awaitable<void> executor::process(record_ptr session) {
     }
 
     bool persisted = true;
-    if (!same_status(plan.status, session->session.status)) {
+    const bool status_changed = !same_status(plan.status, session->session.status);
+    if (status_changed) {
         const auto previous = session->session.status;
         const auto error = co_await store_.write_status(session->session.metadata, plan.status);
         if (session->removed) {
@@ -386,6 +461,8 @@ asio::awaitable<void> executor::process(record_ptr session) {
     if (session->removed) {
         co_return;
     }
+    session->settled = persisted && !status_changed && !memory_changed && plan.actions.empty() &&
+                       plan.skipped.empty();
     if (changed) {
         session->dirty = true;
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -26,8 +27,8 @@ struct executor_options {
     reconcile::settings planner;
     // Sessions planned and acted on at the same time; bounds provider calls too.
     std::size_t workers = 16;
-    // How often the provider's pod list is read in full. Every session is planned
-    // again after each list.
+    // How often the provider's pod list is read in full. After each list, the
+    // sessions whose pods or inputs changed are planned again.
     std::chrono::milliseconds resync_interval{std::chrono::seconds{30}};
     // The list interval while some pod is booting, so that RUNNING is noticed
     // soon after it happens.
@@ -60,7 +61,8 @@ class executor_observer {
 
 // Applies plans: keeps the sessions a store declares and the pods the provider
 // lists, plans each session when it changes, when its deadline comes and after
-// every full list, and carries out the actions with bounded concurrency.
+// a full list that changes what its plan reads, and carries out the actions
+// with bounded concurrency.
 // Single-threaded: everything runs on one executor.
 class executor final : public session_sink {
   public:
@@ -86,6 +88,15 @@ class executor final : public session_sink {
     void request_resync();
 
     [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
+
+    // What the budget guards count: the pods of this controller that are not
+    // TERMINATED, their cost per hour, and the creates in flight at their
+    // estimate. Kept up to date as pods change, so planning a session does not
+    // scan every pod.
+    [[nodiscard]] reconcile::fleet_usage usage() const;
+    // The same figure counted again from every known pod, for tests that check
+    // `usage()` against it.
+    [[nodiscard]] reconcile::fleet_usage count_usage_from_scratch() const;
 
   private:
     struct record;
@@ -113,9 +124,33 @@ class executor final : public session_sink {
     // Moves the next full pod list to `when` if that is earlier.
     void list_no_later_than(std::chrono::steady_clock::time_point when);
 
+    // A pod in `pods_`, with the number of the last list that showed it.
+    struct cached_pod {
+        crd::observed_pod pod;
+        std::uint64_t listed_in = 0;
+    };
+
     std::vector<crd::observed_pod> pods_for(const record& session) const;
-    reconcile::fleet_usage usage() const;
-    void remember_pod(const crd::observed_pod& pod);
+    // Returns whether a plan now could differ from the session's last one for
+    // a reason that a list brings: its pods, the provider's state, the fleet
+    // usage. Time is not one, because a plan that waits for a time returns a
+    // `wake_at`, which becomes a timer.
+    [[nodiscard]] bool needs_plan_after_list(const record& session) const;
+    // Returns whether `pods_for(session)` would return the pods of its last plan.
+    [[nodiscard]] bool same_pods_as_planned(const record& session) const;
+    // Stores `pod` in the cache, leaving an equal entry as it is, and returns
+    // its entry.
+    cached_pod& remember_pod(const crd::observed_pod& pod);
+    // Removes the pod from `pod_ids_by_name_`.
+    void forget_pod_name(const crd::observed_pod& pod);
+    // Applies what a successful list shows to the cache, in place.
+    void refresh_pods(const std::vector<crd::observed_pod>& listed, crd::timestamp now);
+    // Adds (`sign` 1) or removes (`sign` -1) a cached pod's share of
+    // `usage_pods_` and `usage_micro_usd_`.
+    void count_pod_usage(const crd::observed_pod& pod, int sign);
+    // Converts dollars an hour to millionths of a dollar an hour, and a cost
+    // that is not a finite number to 0.
+    static std::int64_t to_micro_usd(double usd);
     void mark_gone(const std::string& pod_id);
     void block_provider(const providers::provider_error& error);
     std::chrono::milliseconds backoff(int attempts, std::chrono::milliseconds base,
@@ -128,6 +163,8 @@ class executor final : public session_sink {
     session_store& store_;
     controller::clock& clock_;
     executor_options options_;
+    // `psn-<controller_id>-`, the name prefix of this controller's pods.
+    std::string pod_name_prefix_;
     executor_observer* observer_;
     executor_observer null_observer_;
 
@@ -143,7 +180,13 @@ class executor final : public session_sink {
     std::set<std::pair<crd::timestamp, std::string>> deadlines_;
 
     // The provider's pods as last listed, updated by every call's answer.
-    std::unordered_map<std::string, crd::observed_pod> pods_;
+    std::unordered_map<std::string, cached_pod> pods_;
+    std::uint64_t lists_done_ = 0;
+    // The live pods of this controller in `pods_` and their cost in millionths
+    // of a dollar an hour: integers, so that removing a pod takes away exactly
+    // what adding it put in.
+    int usage_pods_ = 0;
+    std::int64_t usage_micro_usd_ = 0;
     std::unordered_map<std::string, std::set<std::string>> pod_ids_by_name_;
     // Pods created since the last list, kept until the list shows them, because
     // the provider's list lags new pods.
@@ -163,7 +206,7 @@ class executor final : public session_sink {
     reconcile::provider_state provider_state_;
     std::optional<crd::timestamp> provider_block_until_;
     int creates_in_flight_ = 0;
-    double create_cost_in_flight_ = 0;
+    std::int64_t create_micro_usd_in_flight_ = 0;
 
     bool store_synced_ = false;
     bool listed_once_ = false;

@@ -33,29 +33,50 @@ std::string error_class(const providers::provider_error& error) {
 
 }  // namespace
 
-void executor::remember_pod(const crd::observed_pod& pod) {
-    const auto found = pods_.find(pod.id);
-    if (found != pods_.end() && found->second.name != pod.name) {
-        pod_ids_by_name_[found->second.name].erase(pod.id);
+executor::cached_pod& executor::remember_pod(const crd::observed_pod& pod) {
+    auto [found, inserted] = pods_.try_emplace(pod.id);
+    auto& cached = found->second;
+    if (inserted) {
+        cached.pod = pod;
+        count_pod_usage(pod, 1);
+        pod_ids_by_name_[pod.name].insert(pod.id);
+    } else if (cached.pod != pod) {
+        count_pod_usage(cached.pod, -1);
+        if (cached.pod.name != pod.name) {
+            forget_pod_name(cached.pod);
+            pod_ids_by_name_[pod.name].insert(pod.id);
+        }
+        cached.pod = pod;
+        count_pod_usage(pod, 1);
     }
-    pods_[pod.id] = pod;
-    pod_ids_by_name_[pod.name].insert(pod.id);
     if (pod.status == crd::pod_status::terminated) {
         tombstones_[pod.id] = clock_.now();
     } else {
         tombstones_.erase(pod.id);
     }
+    return cached;
+}
+
+void executor::forget_pod_name(const crd::observed_pod& pod) {
+    const auto named = pod_ids_by_name_.find(pod.name);
+    if (named != pod_ids_by_name_.end()) {
+        named->second.erase(pod.id);
+        if (named->second.empty()) {
+            pod_ids_by_name_.erase(named);
+        }
+    }
 }
 
 void executor::mark_gone(const std::string& pod_id) {
-    auto found = pods_.find(pod_id);
-    if (found == pods_.end()) {
-        crd::observed_pod gone;
-        gone.id = pod_id;
-        found = pods_.emplace(pod_id, std::move(gone)).first;
+    auto [found, inserted] = pods_.try_emplace(pod_id);
+    auto& pod = found->second.pod;
+    if (inserted) {
+        pod.id = pod_id;
     }
-    found->second.status = crd::pod_status::terminated;
-    found->second.cost_per_hour = 0;
+    // The pod's share goes, and as TERMINATED it has none to add back.
+    count_pod_usage(pod, -1);
+    pod.status = crd::pod_status::terminated;
+    pod.cost_per_hour = 0;
     tombstones_[pod_id] = clock_.now();
     recent_creates_.erase(pod_id);
 }
@@ -152,15 +173,15 @@ asio::awaitable<bool> executor::create(record_ptr session, const reconcile::crea
     }
 
     creates_in_flight_ += 1;
-    create_cost_in_flight_ += planned.estimated_cost_per_hour;
+    create_micro_usd_in_flight_ += to_micro_usd(planned.estimated_cost_per_hour);
     struct in_flight_guard {
         executor& self;
-        double cost;
+        std::int64_t micro_usd;
         ~in_flight_guard() {
             self.creates_in_flight_ -= 1;
-            self.create_cost_in_flight_ -= cost;
+            self.create_micro_usd_in_flight_ -= micro_usd;
         }
-    } guard{*this, planned.estimated_cost_per_hour};
+    } guard{*this, to_micro_usd(planned.estimated_cost_per_hour)};
 
     std::string capacity_details;
     for (const auto& gpu_type : planned.gpu_types) {
@@ -246,7 +267,8 @@ asio::awaitable<bool> executor::terminate(const reconcile::terminate_pod& planne
     const auto now = clock_.now();
     auto& retry = terminate_retries_[planned.pod_id];
     if (provider_state_.block == reconcile::provider_block::all_writes) {
-        // The list that lifts the block replans every session; until then the
+        // Every list plans again a session whose last plan had an action, so
+        // the list that lifts the block sends this terminate. Until then the
         // session must not wake for a retry that cannot go out.
         retry.not_before = std::max(retry.not_before,
                                     provider_block_until_.value_or(now + options_.resync_interval));
@@ -405,6 +427,49 @@ void executor::list_no_later_than(std::chrono::steady_clock::time_point when) {
     }
 }
 
+void executor::refresh_pods(const std::vector<crd::observed_pod>& listed, crd::timestamp now) {
+    // The cache becomes the list, but keeps pods created since the previous
+    // list that it does not show yet, and tombstones of pods confirmed gone.
+    // It is updated in place, so that a pod the list shows unchanged costs no
+    // allocation.
+    const std::uint64_t list_number = ++lists_done_;
+    for (const auto& pod : listed) {
+        recent_creates_.erase(pod.id);
+        if (tombstones_.contains(pod.id) && pod.status != crd::pod_status::terminated) {
+            // A list older than our confirmation: the pod is gone.
+            continue;
+        }
+        remember_pod(pod).listed_in = list_number;
+    }
+    std::erase_if(recent_creates_, [&](const auto& entry) {
+        const bool expired = now - entry.second > options_.planner.create_settle;
+        if (!expired) {
+            if (const auto found = pods_.find(entry.first); found != pods_.end()) {
+                remember_pod(found->second.pod).listed_in = list_number;
+            }
+        }
+        return expired;
+    });
+    std::erase_if(pods_, [&](const auto& entry) {
+        const auto& [id, cached] = entry;
+        if (cached.listed_in == list_number) {
+            return false;
+        }
+        count_pod_usage(cached.pod, -1);
+        forget_pod_name(cached.pod);
+        return true;
+    });
+
+    std::erase_if(tombstones_,
+                  [&](const auto& entry) { return now - entry.second > tombstone_lifetime; });
+    for (const auto& [id, when] : tombstones_) {
+        if (!pods_.contains(id)) {
+            mark_gone(id);
+            tombstones_[id] = when;
+        }
+    }
+}
+
 asio::awaitable<void> executor::list_pods() {
     auto listed = co_await provider_.list_pods();
     if (stopped_) {
@@ -434,36 +499,7 @@ asio::awaitable<void> executor::list_pods() {
         lift_expired_pause(now);
     }
 
-    // Replace the cache with the list, but keep pods created since the previous
-    // list that it does not show yet, and tombstones of pods confirmed gone.
-    std::unordered_map<std::string, crd::observed_pod> previous = std::move(pods_);
-    pods_.clear();
-    pod_ids_by_name_.clear();
-    for (auto& pod : *listed) {
-        recent_creates_.erase(pod.id);
-        if (tombstones_.contains(pod.id) && pod.status != crd::pod_status::terminated) {
-            // A list older than our confirmation: the pod is gone.
-            continue;
-        }
-        remember_pod(pod);
-    }
-    std::erase_if(recent_creates_, [&](const auto& entry) {
-        const bool expired = now - entry.second > options_.planner.create_settle;
-        if (!expired) {
-            if (const auto found = previous.find(entry.first); found != previous.end()) {
-                remember_pod(found->second);
-            }
-        }
-        return expired;
-    });
-    std::erase_if(tombstones_,
-                  [&](const auto& entry) { return now - entry.second > tombstone_lifetime; });
-    for (const auto& [id, when] : tombstones_) {
-        if (!pods_.contains(id)) {
-            mark_gone(id);
-            tombstones_[id] = when;
-        }
-    }
+    refresh_pods(*listed, now);
     list_authoritative_ = true;
     if (!listed_once_) {
         listed_once_ = true;
@@ -479,8 +515,8 @@ asio::awaitable<void> executor::list_pods() {
     }
     std::vector<crd::observed_pod> all;
     all.reserve(pods_.size());
-    for (const auto& [id, pod] : pods_) {
-        all.push_back(pod);
+    for (const auto& [id, cached] : pods_) {
+        all.push_back(cached.pod);
     }
     const auto orphans =
         reconcile::plan_orphans(all, claimed, list_authoritative_, now, options_.planner);
@@ -495,7 +531,9 @@ asio::awaitable<void> executor::list_pods() {
     }
 
     for (const auto& [key, session] : sessions_) {
-        enqueue(key);
+        if (needs_plan_after_list(*session)) {
+            enqueue(key);
+        }
     }
     count_sessions();
 }

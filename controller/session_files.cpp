@@ -5,12 +5,14 @@
 namespace podsession::controller {
 
 bool is_session_file_name(const std::filesystem::path& path) {
-    const auto name = path.filename().string();
-    if (name.empty() || name.front() == '.') {
+    return is_session_file_name(std::string_view{path.filename().native()});
+}
+
+bool is_session_file_name(std::string_view filename) {
+    if (filename.empty() || filename.front() == '.') {
         return false;
     }
-    const auto extension = path.extension();
-    return extension == ".yaml" || extension == ".yml";
+    return filename.ends_with(".yaml") || filename.ends_with(".yml");
 }
 
 session_file decode_session_file(std::string_view text) {

@@ -27,6 +27,8 @@ struct session_file {
 
 // Whether directory mode reads this file: `*.yaml` or `*.yml`, not hidden.
 [[nodiscard]] bool is_session_file_name(const std::filesystem::path& path);
+// The same rule for a file name without its folder.
+[[nodiscard]] bool is_session_file_name(std::string_view filename);
 
 // The longest metadata.name directory mode accepts: the token file is written
 // through a temporary file named `.NAME.token.XXXXXX`, and Linux file systems

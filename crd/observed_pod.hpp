@@ -21,6 +21,8 @@ struct runtime_port {
     std::string ip;
     // "http" or "tcp".
     std::string type;
+
+    bool operator==(const runtime_port&) const = default;
 };
 
 // A pod as a provider reports it, in the provider-neutral terms the planner
@@ -41,6 +43,8 @@ struct observed_pod {
     std::optional<std::string> session_uid;
     // Public mappings from `runtime.ports`, empty unless RUNNING.
     std::vector<runtime_port> ports;
+
+    bool operator==(const observed_pod&) const = default;
 };
 
 [[nodiscard]] std::string_view to_string(pod_status value);

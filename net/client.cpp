@@ -196,13 +196,15 @@ client::executor_type client::get_executor() const noexcept {
     return state_->executor;
 }
 
-asio::awaitable<boost::system::result<response>> client::send(request message) {
+asio::awaitable<boost::system::result<response>> client::send(
+    request message, std::optional<std::size_t> body_limit) {
     const auto self = state_;
     const auto deadline = clock::now() + self->options.request_timeout;
-    const detail::exchange_limits limits{.read_timeout = self->options.read_timeout,
-                                         .header_limit = self->options.header_limit,
-                                         .body_limit = self->options.body_limit,
-                                         .deadline = deadline};
+    const detail::exchange_limits limits{
+        .read_timeout = self->options.read_timeout,
+        .header_limit = self->options.header_limit,
+        .body_limit = body_limit.value_or(self->options.body_limit),
+        .deadline = deadline};
     self->complete_headers(message);
 
     for (int attempt = 0;; ++attempt) {

@@ -91,7 +91,10 @@ class client {
 
     // Sends `request` with the base URL's path in front of its target and
     // returns the complete response, or an `errc` in `net_category()`.
-    [[nodiscard]] boost::asio::awaitable<boost::system::result<response>> send(request request);
+    // `body_limit`, when set, replaces `client_options::body_limit` for this
+    // response, for the few responses that are expected to be large.
+    [[nodiscard]] boost::asio::awaitable<boost::system::result<response>> send(
+        request request, std::optional<std::size_t> body_limit = std::nullopt);
 
     // Sends `request` and returns once the response header has arrived, for a
     // body that is read line by line as it arrives (a Kubernetes watch). The

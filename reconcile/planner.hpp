@@ -62,6 +62,8 @@ struct provider_state {
     provider_block block = provider_block::none;
     // Why, for the session condition. Safe to publish.
     std::string message;
+
+    bool operator==(const provider_state&) const = default;
 };
 
 // What the executor remembers about a session between plans. Not persisted: a
@@ -84,6 +86,8 @@ struct session_memory {
     // that a touch in the future counts once, at the time it was first seen.
     std::string seen_touch;
     std::optional<timestamp> seen_touch_at;
+
+    bool operator==(const session_memory&) const = default;
 };
 
 struct session_input {

@@ -5,9 +5,11 @@
 # text and JSON; docs/benchmarks.md explains each number.
 #
 # The simulator's default rate limit (600 requests a minute) throttles
-# 10,000 creates. SIMULATOR_BINARY may name a podsession binary whose
-# simulate-runpod takes SIMULATOR_ARGS (for example
-# "--rate-limit-per-minute=0"); without them the default simulator runs.
+# 10,000 creates, so simulate-runpod gets SIMULATOR_ARGS, by default
+# "--rate-limit=minute=1000000/60": one window that replaces the default
+# ones and that the benchmarks never exhaust. SIMULATOR_ARGS="" runs the
+# default limits. SIMULATOR_BINARY may name another podsession binary to
+# serve the simulator.
 #
 # Usage: scripts/bench.sh [planner|directory|touch]...   (default: all three)
 set -euo pipefail
@@ -26,7 +28,7 @@ cmake --build "$build_dir" -j "$(nproc)"
 mkdir -p "$results"
 
 simulator_options=(--simulator-binary "${SIMULATOR_BINARY:-$build_dir/podsession}")
-for argument in ${SIMULATOR_ARGS:-}; do
+for argument in ${SIMULATOR_ARGS---rate-limit=minute=1000000/60}; do
     simulator_options+=("--simulator-arg=$argument")
 done
 

@@ -106,6 +106,7 @@ client::client(asio::any_io_executor executor, client_options options)
       api_key_{make_key_source(options)},
       retries_{options.retries},
       max_rate_limit_wait_{options.max_rate_limit_wait},
+      list_body_limit_{options.list_body_limit},
       timing_{std::move(options.timing)},
       jitter_{timing_.jitter_seed != 0 ? timing_.jitter_seed : std::random_device{}()},
       limiter_{std::make_shared<rate_limiter>()} {}
@@ -155,7 +156,10 @@ asio::awaitable<result<net::response>> client::send_once(api_operation operation
     // Send it with the key as it is now, so that a rotated key file applies
     // to the next request.
     request.headers.set(http::field::authorization, "Bearer " + api_key_.current());
-    auto sent = co_await http_.send(std::move(request));
+    const auto body_limit = operation == api_operation::list_pods
+                                ? std::optional<std::size_t>{list_body_limit_}
+                                : std::nullopt;
+    auto sent = co_await http_.send(std::move(request), body_limit);
     if (!sent) {
         co_return classify_transport(operation, sent.error());
     }

@@ -47,6 +47,11 @@ struct client_options {
     std::optional<std::filesystem::path> api_key_file;
     // Timeouts, limits and TLS settings (a CA file in `http.tls.ca_file`).
     net::client_options http;
+    // The body limit of the pod list, which grows with the fleet. The
+    // simulator's list takes 827 bytes a pod (8,270,010 bytes for 10,000 in
+    // bench/directory_bench.py), so 256 MiB has room for some 320,000 such
+    // pods. Every other response keeps `http.body_limit`.
+    std::size_t list_body_limit = 256 * 1024 * 1024;
     // For list, get and DELETE. Creates are never sent twice.
     retry_policy retries;
     // The maximum time a request waits for the rate limit (an exhausted
@@ -96,6 +101,7 @@ class client final : public provider {
     api_key_source api_key_;
     retry_policy retries_;
     std::chrono::milliseconds max_rate_limit_wait_;
+    std::size_t list_body_limit_;
     client_timing timing_;
     std::mt19937_64 jitter_;
     std::shared_ptr<rate_limiter> limiter_;

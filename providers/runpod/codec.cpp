@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -16,9 +17,9 @@ constexpr std::string_view session_uid_variable = "PODSESSION_UID";
 // The mount path of a pod's persistent volume on RunPod.
 constexpr std::string_view volume_mount_path = "/workspace";
 
-std::optional<json::value> parse_json(std::string_view body) {
+std::optional<json::value> parse_json(std::string_view body, json::storage_ptr storage = {}) {
     boost::system::error_code error;
-    auto value = json::parse(body, error);
+    auto value = json::parse(body, error, std::move(storage));
     if (error) {
         return std::nullopt;
     }
@@ -188,7 +189,10 @@ decode_result<crd::observed_pod> decode_pod(std::string_view body) {
 }
 
 decode_result<std::vector<crd::observed_pod>> decode_pod_list(std::string_view body) {
-    const auto value = parse_json(body);
+    // The document lives only while it is decoded, so its many small objects
+    // are allocated from one growing buffer and freed with it, not one by one.
+    json::monotonic_resource resource;
+    const auto value = parse_json(body, &resource);
     if (!value) {
         return decode_error{"pod list response is not valid JSON"};
     }

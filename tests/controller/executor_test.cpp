@@ -25,8 +25,10 @@ class counting_observer final : public executor_observer {
         terminated.push_back(reason);
     }
     void terminate_failed() override { ++terminate_failures; }
+    void reconciled(std::string_view, std::chrono::nanoseconds) override { ++reconciles; }
 
     int created = 0;
+    int reconciles = 0;
     int terminate_failures = 0;
     std::vector<reconcile::termination_reason> terminated;
 };
@@ -51,6 +53,20 @@ class executor_test : public ::testing::Test {
 
     ~executor_test() override {
         controller->stop();
+        settle();
+    }
+
+    // Replaces the controller with one made from `options`, for tests that
+    // change them.
+    void restart_controller() {
+        controller->stop();
+        settle();
+        // The io_context ran out of work, and runs nothing more until restarted.
+        io.restart();
+        controller = std::make_unique<executor>(io.get_executor(), provider, store, clock, options,
+                                                &observer);
+        boost::asio::co_spawn(io, controller->run(), boost::asio::detached);
+        controller->mark_synced();
         settle();
     }
 
@@ -473,6 +489,163 @@ TEST_F(executor_test, does_not_create_when_status_write_fails) {
     EXPECT_EQ(provider.count("create"), 0u);
     advance(seconds{2});
     EXPECT_EQ(provider.count("create"), 1u);
+}
+
+TEST_F(executor_test, keeps_fleet_usage_equal_to_a_full_count) {
+    const auto expect_usage = [&](std::string_view step, int pods, double cost_per_hour) {
+        SCOPED_TRACE(step);
+        const auto incremental = controller->usage();
+        const auto counted = controller->count_usage_from_scratch();
+        EXPECT_EQ(incremental.pods, counted.pods);
+        EXPECT_EQ(incremental.cost_per_hour, counted.cost_per_hour);
+        EXPECT_EQ(incremental.pods, pods);
+        EXPECT_DOUBLE_EQ(incremental.cost_per_hour, cost_per_hour);
+    };
+
+    // Creates: three pods at 1.5 an hour each.
+    for (const auto* name : {"a", "b", "c"}) {
+        controller->upsert(make_session(name, 3600));
+    }
+    settle();
+    ASSERT_EQ(provider.pods.size(), 3u);
+    expect_usage("after creates", 3, 4.5);
+
+    // A list that changes costs and statuses, and shows a new pod of ours (an
+    // orphan still within its grace period) and a pod of another controller.
+    provider.pods.at("pod1").cost_per_hour = 0.1;
+    provider.pods.at("pod2").cost_per_hour = 0.2;
+    provider.pods.at("pod3").cost_per_hour = 2.69;
+    provider.set_status("pod1", crd::pod_status::running);
+    crd::observed_pod orphan;
+    orphan.id = "orphan1";
+    orphan.name = "psn-default-apps-gone-0123abcd";
+    orphan.status = crd::pod_status::running;
+    orphan.cost_per_hour = 0.7;
+    orphan.created_at = clock.now();
+    crd::observed_pod foreign = orphan;
+    foreign.id = "foreign1";
+    foreign.name = "psn-other-apps-gone-0123abcd";
+    provider.pods[orphan.id] = orphan;
+    provider.pods[foreign.id] = foreign;
+    resync();
+    expect_usage("after a list with new pods", 4, 0.1 + 0.2 + 2.69 + 0.7);
+
+    // A new create that the next list does not show yet stays counted.
+    controller->upsert(make_session("d", 3600));
+    settle();
+    ASSERT_TRUE(provider.pods.contains("pod4"));
+    provider.hidden_from_list.insert("pod4");
+    resync();
+    expect_usage("after a list that lags a create", 5, 0.1 + 0.2 + 2.69 + 0.7 + 1.5);
+    provider.hidden_from_list.clear();
+
+    // A pod that vanishes from the list is fetched, found gone and no longer counted.
+    provider.pods.erase("pod2");
+    resync();
+    EXPECT_EQ(provider.count("get pod2"), 1u);
+    expect_usage("after a pod vanished", 4, 0.1 + 2.69 + 0.7 + 1.5);
+
+    // A pod that exits fails its session, which terminates it.
+    provider.pods.at("pod3").status = crd::pod_status::exited;
+    provider.pods.at("pod3").cost_per_hour = 0;
+    resync();
+    EXPECT_EQ(provider.count("terminate pod3"), 1u);
+    expect_usage("after a terminate", 3, 0.1 + 0.7 + 1.5);
+
+    // A list older than the terminate shows the pod running: its tombstone
+    // keeps it gone.
+    crd::observed_pod stale = orphan;
+    stale.id = "pod3";
+    stale.name = status("c").pod_name;
+    stale.cost_per_hour = 5;
+    provider.pods[stale.id] = stale;
+    resync();
+    expect_usage("after a stale list", 3, 0.1 + 0.7 + 1.5);
+    provider.pods.erase("pod3");
+
+    // The orphan reaches its grace period and is reaped at the next list; a
+    // running pod changes its cost; a pod is reported TERMINATED.
+    advance(seconds{61});
+    provider.pods.at("pod1").cost_per_hour = 0.3;
+    provider.pods.at("pod4").status = crd::pod_status::terminated;
+    resync();
+    EXPECT_EQ(provider.count("terminate orphan1"), 1u);
+    expect_usage("after an orphan reaped", 1, 0.3);
+
+    // Tombstones expire after ten minutes.
+    advance(minutes{11});
+    resync();
+    expect_usage("after tombstones expired", 1, 0.3);
+}
+
+TEST_F(executor_test, list_plans_only_sessions_whose_pods_changed) {
+    for (const auto* name : {"a", "b", "c"}) {
+        controller->upsert(make_session(name, 600));
+    }
+    settle();
+    for (const auto* id : {"pod1", "pod2", "pod3"}) {
+        provider.set_status(id, crd::pod_status::running);
+    }
+    resync();
+    ASSERT_EQ(status("a").phase, crd::session_phase::running);
+    ASSERT_EQ(status("c").phase, crd::session_phase::running);
+    // The next list plans them once more, to see that their plans settled.
+    resync();
+
+    const int settled = observer.reconciles;
+    resync();
+    EXPECT_EQ(observer.reconciles, settled);
+
+    provider.pods.at("pod2").cost_per_hour = 2.5;
+    resync();
+    EXPECT_EQ(observer.reconciles, settled + 1);
+    EXPECT_EQ(status("b").cost_per_hour, 2.5);
+
+    // A second pod under the name of `a` appears in the list.
+    crd::observed_pod duplicate = provider.pods.at("pod1");
+    duplicate.id = "duplicate1";
+    duplicate.created_at = clock.now() + seconds{1};
+    provider.pods[duplicate.id] = duplicate;
+    resync();
+    EXPECT_EQ(provider.count("terminate duplicate1"), 1u);
+    EXPECT_EQ(status("a").pod_id, "pod1");
+
+    // A pod that vanished from the list is noticed and fetched.
+    provider.pods.erase("pod3");
+    resync();
+    EXPECT_EQ(provider.count("get pod3"), 1u);
+    EXPECT_EQ(status("c").phase, crd::session_phase::failed);
+
+    // Sessions that no list planned again still expire on time.
+    advance(seconds{600});
+    EXPECT_EQ(provider.count("terminate pod1"), 1u);
+    EXPECT_EQ(provider.count("terminate pod2"), 1u);
+    EXPECT_EQ(status("a").phase, crd::session_phase::expired);
+    EXPECT_EQ(status("b").phase, crd::session_phase::expired);
+}
+
+TEST_F(executor_test, list_plans_sessions_held_by_the_budget) {
+    options.planner.max_pods = 1;
+    restart_controller();
+    controller->upsert(make_session("a", 600));
+    settle();
+    controller->upsert(make_session("b", 600));
+    settle();
+    ASSERT_EQ(provider.count("create"), 1u);
+    ASSERT_NE(status("b").find_condition("BudgetExceeded"), nullptr);
+    resync();
+    resync();
+    EXPECT_EQ(provider.count("create"), 1u);
+
+    // The pod of `a` goes, and `b` gets a pod at the next list.
+    auto deleted = make_session("a", 600);
+    deleted.deleting = true;
+    controller->upsert(deleted);
+    settle();
+    ASSERT_EQ(store.released, std::vector<std::string>{"apps/a"});
+    resync();
+    EXPECT_EQ(provider.count("create"), 2u);
+    EXPECT_EQ(status("b").phase, crd::session_phase::provisioning);
 }
 
 TEST_F(executor_test, keeps_one_pod_under_repeated_events) {

@@ -370,6 +370,40 @@ TEST_F(runpod_client_test, awkward_env_round_trips) {
     EXPECT_EQ(created->session_uid, "uid-1");
 }
 
+TEST_F(runpod_client_test, only_the_list_may_exceed_the_body_limit) {
+    auto& runpod = provider();
+    const auto created = run_task(io_, runpod.create_pod(make_create_request()));
+    ASSERT_TRUE(created) << created.error().message;
+
+    // Enough copies of the pod to exceed the body limit of every other
+    // response.
+    const std::string pod = store().get(created->id).body;
+    const std::size_t default_limit = net::client_options{}.body_limit;
+    std::string large = R"({"pods":[)" + pod;
+    std::size_t copies = 1;
+    while (large.size() <= default_limit) {
+        large += "," + pod;
+        copies += 1;
+    }
+    large += "]}";
+    faults_->on_after = [&](simulated::operation operation, net::reply& reply) {
+        if (operation == simulated::operation::list_pods ||
+            operation == simulated::operation::get_pod) {
+            reply.message.body = large;
+        }
+    };
+
+    const auto listed = run_task(io_, runpod.list_pods());
+    ASSERT_TRUE(listed) << listed.error().message;
+    EXPECT_EQ(listed->size(), copies);
+
+    const auto fetched = run_task(io_, runpod.get_pod(created->id));
+    ASSERT_FALSE(fetched);
+    EXPECT_TRUE(fetched.error().is(errc::transient));
+    EXPECT_NE(fetched.error().message.find("exceeds the size limit"), std::string::npos)
+        << fetched.error().message;
+}
+
 TEST_F(runpod_client_test, tracks_rate_limit_headers) {
     auto& runpod = provider();
     ASSERT_TRUE(run_task(io_, runpod.list_pods()));
