@@ -104,8 +104,8 @@ void executor::block_provider(const providers::provider_error& error) {
         // must not cut short the pause a 402 or 403 asked for.
     } else if (error.is(errc::forbidden)) {
         // A key may list pods but lack the permission to change them, so a good
-        // list proves nothing: writes pause for a while instead, and the log line
-        // repeats at most once a minute however often the pause ends and recurs.
+        // list proves nothing and writes pause for a while instead. The log line
+        // repeats at most once a minute, however often the pause recurs.
         if (const auto held =
                 repeats_.admit("provider forbidden", std::chrono::steady_clock::now());
             held >= 0) {
@@ -395,8 +395,8 @@ asio::awaitable<void> executor::resync_loop() {
         next_list_at_ = std::chrono::steady_clock::now() +
                         (booting ? std::min(options_.poll_interval, options_.resync_interval)
                                  : options_.resync_interval);
-        // The wait is cut short when the next list is moved earlier (a pod
-        // starts booting, or a resync is requested); it then waits for the new time.
+        // A pod that starts booting or a requested resync moves the next list
+        // earlier and cancels the wait, which then waits for the new time.
         while (!stopped_ && std::chrono::steady_clock::now() < next_list_at_) {
             resync_timer_.expires_at(next_list_at_);
             co_await resync_timer_.async_wait(asio::as_tuple(asio::use_awaitable));

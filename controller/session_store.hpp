@@ -75,9 +75,9 @@ class session_store {
     [[nodiscard]] virtual boost::asio::awaitable<boost::system::error_code> release(
         const crd::object_meta& metadata) = 0;
 
-    // Whether the session's UID was made up by the store for want of a record
-    // (directory mode: no status file and no metadata.uid) while its token is
-    // still stored, so that a pod named for an earlier UID may be its own.
+    // Returns whether the store minted the session's UID for lack of a record
+    // (directory mode: no status file, no metadata.uid) while its token is still
+    // stored. A pod named for an earlier UID may then be the session's own.
     [[nodiscard]] virtual bool may_adopt_uid(const crd::object_meta& metadata) const = 0;
 
     // Gives the session `uid` instead, the one of a pod found under its name,

@@ -154,9 +154,9 @@ class session_planner {
             add(terminate_pod{key_, pod->id, pod->name, reason});
         }
         if (!live_.empty() && plan_.status.pod_id.empty()) {
-            // A pod found only by name (its create answered after the session
-            // was deleted) is recorded, so that once lists stop showing it the
-            // terminate still goes out by id and is confirmed.
+            // Records a pod found only by name (its create returned after the
+            // session was deleted). Once lists stop showing it, the terminate
+            // then still goes out by id and is confirmed by a GET.
             plan_.status.pod_id = live_.front()->id;
             plan_.status.pod_name = live_.front()->name;
         }

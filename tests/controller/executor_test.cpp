@@ -352,7 +352,7 @@ TEST_F(executor_test, rereads_the_source_before_an_idle_expiry) {
     provider.set_status("pod1", crd::pod_status::running);
     resync();
 
-    // A touch the source holds but has not delivered: the expiry reads it.
+    // A touch the source has but did not deliver: the expiry reads it.
     store.on_refresh = [&](const crd::object_meta&) {
         auto touched = make_session("a", 5);
         touched.metadata.annotations[std::string{crd::touch_annotation}] =
@@ -372,7 +372,7 @@ TEST_F(executor_test, rereads_the_source_before_an_idle_expiry) {
     EXPECT_EQ(std::ranges::count(store.events, "refresh apps/a"), 2);
 }
 
-TEST_F(executor_test, checks_a_pod_it_cannot_claim_once_a_poll_interval) {
+TEST_F(executor_test, unclaimable_pod_checked_once_per_poll) {
     // The status names a pod of the session's earlier UID, as after an edit of
     // metadata.uid: a GET finds the pod, and the plan still cannot claim it.
     crd::observed_pod earlier;
@@ -400,7 +400,7 @@ TEST_F(executor_test, checks_a_pod_it_cannot_claim_once_a_poll_interval) {
     EXPECT_LE(provider.count("get podX"), gets + 1);
 }
 
-TEST_F(executor_test, adopts_the_pod_of_a_session_whose_status_was_lost) {
+TEST_F(executor_test, lost_status_adopts_pod) {
     // The session's pod, named and labelled for the UID its lost status held.
     const std::string earlier_uid = "feedbeef-0000-4000-8000-000000000001";
     crd::observed_pod earlier;
@@ -413,7 +413,7 @@ TEST_F(executor_test, adopts_the_pod_of_a_session_whose_status_was_lost) {
     provider.pods = {{earlier.id, earlier}};
     resync();
 
-    // The store made up a new UID and still holds the token.
+    // The store minted a new UID and still stores the token.
     store.adoptable.insert("apps/a");
     store.on_adopt = [&](const crd::object_meta&, const std::string& uid) {
         auto again = make_session("a");
@@ -429,7 +429,7 @@ TEST_F(executor_test, adopts_the_pod_of_a_session_whose_status_was_lost) {
     EXPECT_EQ(status("a").phase, crd::session_phase::running);
 }
 
-TEST_F(executor_test, creates_when_no_token_is_left_to_adopt_with) {
+TEST_F(executor_test, lost_token_creates_new_pod) {
     crd::observed_pod earlier;
     earlier.id = "podX";
     earlier.name =

@@ -151,10 +151,10 @@ class RestartAdoption(IntegrationTest):
         self.assert_pods_live(pod_ids)
         self.assertRegex(controller.log_text(), r"stopping on signal; pods keep running")
 
-    def test_lost_status_file_adopts_the_pod_by_its_token(self):
-        # The status file holds the session's UID. Lost while the controller
+    def test_lost_status_adopts_pod(self):
+        # The status file contains the session's UID. Lost while the controller
         # is stopped, the next start mints a new UID; the pod of the old one is
-        # still the session's, and its token file says the user holds its token.
+        # still the session's, and its token file shows the user has its token.
         self.start_simulator()
         self.sessions.write("one.yml", session_yaml("kappa"))
         controller = self.start_controller()
@@ -174,8 +174,8 @@ class RestartAdoption(IntegrationTest):
         self.assertEqual(self.simulator.calls()["createPod"], 1, self.simulator.describe())
         self.assertRegex(controller.log_text(), r"status file lost; taking the UID")
 
-    def test_lost_status_and_token_files_start_anew(self):
-        # Without the token file nobody can use the old pod: the session starts
+    def test_lost_token_starts_anew(self):
+        # Without the token file no client can use the old pod: the session starts
         # anew, and the old pod is left to the orphan reaper.
         self.start_simulator()
         self.sessions.write("one.yml", session_yaml("kappa"))

@@ -97,14 +97,14 @@ class DroppedWatchTest(FaultTestBase):
 
 
 class LaggingWatchTest(FaultTestBase):
-    def test_touch_the_watch_has_not_delivered_prevents_the_cull(self):
+    def test_undelivered_touch_prevents_cull(self):
         self.env.start_controller()
         self.create("s1", ttl=4)
         running = self.env.wait_for_phase("s1", "Running")
         self.server.wait_for_watches("podsessions")
         first_deadline = running["status"]["expiresAt"]
 
-        # The app touches the session, but the watch holds the event back: only
+        # The app touches the session, but the watch delays the event: only
         # the read the controller makes before an idle expiry can see the touch.
         self.server.faults(holdWatchEvents=True)
         patched = self.server.merge_patch(
