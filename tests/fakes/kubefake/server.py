@@ -125,6 +125,10 @@ class RequestLog:
             del self.entries[:-self.limit]
             return entry
 
+    def set_code(self, entry, code):
+        with self.lock:
+            entry["code"] = code
+
     def since(self, sequence):
         with self.lock:
             return [dict(e) for e in self.entries if e["seq"] > sequence]
@@ -217,6 +221,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # Headers and body go out in separate writes; with Nagle's algorithm on,
     # the body waits for the client's delayed ACK (about 40 ms on Linux).
     disable_nagle_algorithm = True
+    # The request-log entry of the request in hand; None for admin requests and for
+    # requests refused before they are parsed.
+    log_entry = None
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -258,6 +265,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                   f"Request entity too large: limit is {MAX_BODY_BYTES}", {})
         return self.rfile.read(length) if length else b""
 
+    def send_response(self, code, message=None):
+        # The log entry gets its code before the status line is written: a client that
+        # reads the log as soon as its answer arrives must find the code there.
+        self.status_code = code
+        if self.log_entry is not None:
+            self.server.requests.set_code(self.log_entry, code)
+        super().send_response(code, message)
+
     def send_json(self, code, body, headers=None):
         payload = json.dumps(body).encode()
         self.send_response(code)
@@ -272,7 +287,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
-        self.status_code = code
 
     def send_text(self, code, text):
         payload = text.encode()
@@ -281,7 +295,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        self.status_code = code
 
     def send_error_status(self, error):
         headers = dict(error.headers)
@@ -291,6 +304,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_request(self, method):
         self.status_code = 0
+        self.log_entry = None
         self.streaming = False
         url = urllib.parse.urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
@@ -307,7 +321,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/_fake/"):
             self.handle_admin(method, path, query, body)
             return
-        entry = self.server.requests.add({
+        self.log_entry = self.server.requests.add({
             "method": method, "path": path, "query": url.query, "params": query,
             "contentType": self.headers.get("Content-Type", ""),
             "accept": self.headers.get("Accept", ""),
@@ -329,7 +343,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self.send_error_status(errors.internal_error(f"{type(error).__name__}: {error}"))
-        entry["code"] = self.status_code
+        if "code" not in self.log_entry:
+            self.server.requests.set_code(self.log_entry, self.status_code)
 
     def authenticate(self, path):
         if not self.server.require_auth or path in PUBLIC_PATHS:
@@ -706,7 +721,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.status_code = 200
 
     def write_event(self, event):
         payload = json.dumps(event).encode() + b"\n"
