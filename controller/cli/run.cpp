@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
 
+#include "controller/cli/arguments.hpp"
 #include "controller/cli/commands.hpp"
 #include "controller/duration.hpp"
 #include "controller/log.hpp"
@@ -87,77 +88,76 @@ void read_kubernetes_options(const po::variables_map& values, run_options& setti
 
 }  // namespace
 
+constexpr std::string_view run_usage =
+    "usage: podsession run (--sessions-dir DIR | --kubeconfig FILE | in a pod) [options]\n"
+    "\n"
+    "Runs the controller: keeps one RunPod pod per live PodSession, publishes its URL\n"
+    "and token, and terminates it when the session expires or is deleted. Without\n"
+    "--sessions-dir and --kubeconfig, it uses the pod's service account (in cluster).\n";
+
 int run_run(std::span<char* const> args) {
-    po::options_description options{
-        "usage: podsession run (--sessions-dir DIR | --kubeconfig FILE | in a pod) [options]\n\n"
-        "Runs the controller: keeps one RunPod pod per live PodSession, publishes its URL\n"
-        "and token, and terminates it when the session expires or is deleted. Without\n"
-        "--sessions-dir and --kubeconfig, it uses the pod's service account (in cluster)"};
+    po::options_description options{"options"};
     // clang-format off
     options.add_options()
         ("help,h", "print this help")
-        ("sessions-dir", po::value<std::string>(), "directory mode: read PodSession YAML files from DIR")
-        ("kubeconfig", po::value<std::string>(), "Kubernetes mode: the kubeconfig FILE to reach the API server")
-        ("context", po::value<std::string>(), "the kubeconfig context to use (default: its current-context)")
-        ("namespace", po::value<std::string>(), "Kubernetes mode: watch PodSessions in this namespace only (default: all)")
+        ("sessions-dir", po::value<std::string>()->value_name("DIR"), "directory mode: read PodSession YAML files from DIR")
+        ("kubeconfig", po::value<std::string>()->value_name("FILE"), "Kubernetes mode: the kubeconfig FILE to reach the API server")
+        ("context", po::value<std::string>()->value_name("NAME"), "the kubeconfig context to use (default: its current-context)")
+        ("namespace", po::value<std::string>()->value_name("NAMESPACE"), "Kubernetes mode: watch PodSessions in this namespace only (default: all)")
         ("leader-elect", "act only while holding the Lease podsession-controller-<controller-id>, so "
             "that one of several replicas acts")
-        ("leader-election-namespace", po::value<std::string>(),
+        ("leader-election-namespace", po::value<std::string>()->value_name("NAMESPACE"),
             "namespace of the Lease (default: $POD_NAMESPACE, else default)")
-        ("leader-election-lease-duration", po::value<std::string>()->default_value("15s"),
+        ("leader-election-lease-duration", po::value<std::string>()->value_name("DURATION")->default_value("15s"),
             "how long followers wait after the leader's last renewal before taking over")
-        ("leader-election-renew-deadline", po::value<std::string>()->default_value("10s"),
+        ("leader-election-renew-deadline", po::value<std::string>()->value_name("DURATION")->default_value("10s"),
             "how long the leader keeps acting without a successful renewal")
-        ("leader-election-retry-period", po::value<std::string>()->default_value("2s"),
+        ("leader-election-retry-period", po::value<std::string>()->value_name("DURATION")->default_value("2s"),
             "how often the Lease is renewed or tried")
-        ("provider", po::value<std::string>()->default_value("simulated"),
+        ("provider", po::value<std::string>()->value_name("NAME")->default_value("simulated"),
             "runpod, or simulated for a RunPod simulator inside the process")
-        ("controller-id", po::value<std::string>()->default_value("default"),
+        ("controller-id", po::value<std::string>()->value_name("ID")->default_value("default"),
             "1..16 of [a-z0-9]; pods are named psn-<id>-..., and only those are managed")
-        ("listen", po::value<std::string>()->default_value(":8080"),
+        ("listen", po::value<std::string>()->value_name("ADDR:PORT")->default_value(":8080"),
             "ADDR:PORT for /metrics, /healthz and /readyz")
         ("dry-run", "plan and log, but create or terminate no pod")
-        ("default-idle-ttl", po::value<std::string>()->default_value("15m"),
+        ("default-idle-ttl", po::value<std::string>()->value_name("DURATION")->default_value("15m"),
             "idle TTL of sessions without spec.idleTTLSeconds")
-        ("orphan-grace", po::value<std::string>()->default_value("10m"),
+        ("orphan-grace", po::value<std::string>()->value_name("DURATION")->default_value("10m"),
             "age at which a pod of this controller without a session is terminated")
-        ("create-settle", po::value<std::string>()->default_value("60s"),
+        ("create-settle", po::value<std::string>()->value_name("DURATION")->default_value("60s"),
             "how long a new pod may be missing from RunPod's list before it is created again")
-        ("resync-interval", po::value<std::string>()->default_value("30s"),
+        ("resync-interval", po::value<std::string>()->value_name("DURATION")->default_value("30s"),
             "how often RunPod's pod list is read in full")
-        ("poll-interval", po::value<std::string>()->default_value("5s"),
+        ("poll-interval", po::value<std::string>()->value_name("DURATION")->default_value("5s"),
             "how often RunPod's pod list is read while a pod is booting")
-        ("rescan-interval", po::value<std::string>()->default_value("10s"),
+        ("rescan-interval", po::value<std::string>()->value_name("DURATION")->default_value("10s"),
             "how often the sessions directory is rescanned besides inotify")
-        ("max-pods", po::value<int>(), "create no pod while this many pods run")
-        ("max-cost-per-hour", po::value<double>(), "create no pod that could lift spend above this many USD per hour")
-        ("workers", po::value<std::size_t>()->default_value(16), "sessions acted on at once")
-        ("runpod-api-key-file", po::value<std::string>(),
+        ("max-pods", po::value<int>()->value_name("N"), "create no pod while this many pods run")
+        ("max-cost-per-hour", po::value<double>()->value_name("USD"), "create no pod that could lift spend above this many USD per hour")
+        ("workers", po::value<std::size_t>()->value_name("N")->default_value(16), "sessions acted on at once")
+        ("runpod-api-key-file", po::value<std::string>()->value_name("FILE"),
             "file whose first line is the RunPod API key, read again when it changes (else RUNPOD_API_KEY)")
-        ("runpod-base-url", po::value<std::string>(), "RunPod API base URL (default https://api.runpod.io)")
-        ("runpod-ca-file", po::value<std::string>(), "PEM file of CAs to trust for RunPod instead of the system's")
-        ("runpod-request-timeout", po::value<std::string>()->default_value("60s"),
+        ("runpod-base-url", po::value<std::string>()->value_name("URL"), "RunPod API base URL (default https://api.runpod.io)")
+        ("runpod-ca-file", po::value<std::string>()->value_name("FILE"), "PEM file of CAs to trust for RunPod instead of the system's")
+        ("runpod-request-timeout", po::value<std::string>()->value_name("DURATION")->default_value("60s"),
             "time limit of one RunPod request, connecting included")
-        ("simulated-boot", po::value<std::string>()->default_value("3s"),
+        ("simulated-boot", po::value<std::string>()->value_name("DURATION")->default_value("3s"),
             "with --provider simulated: time a pod takes from create to RUNNING")
-        ("simulated-state-file", po::value<std::string>(),
+        ("simulated-state-file", po::value<std::string>()->value_name("FILE"),
             "with --provider simulated: JSON file (mode 0600) that keeps the simulated pods across "
             "restarts, saved at most once a second and at SIGTERM or SIGINT (default: "
             "DIR/.status/simulated-runpod.json with --sessions-dir; none in Kubernetes mode)")
-        ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn or error");
+        ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"), "trace, debug, info, warn or error");
     // clang-format on
 
     po::variables_map values;
+    if (const auto stop = parse_command_line(
+            {.command = "run", .usage = run_usage, .options = options}, args, values)) {
+        return *stop;
+    }
     run_options settings;
     try {
-        po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
-                      .options(options)
-                      .run(),
-                  values);
-        if (values.count("help")) {
-            std::cout << options << "\n";
-            return exit_ok;
-        }
         log::setup(values["log-level"].as<std::string>());
 
         if (values.count("sessions-dir")) {
@@ -235,8 +235,7 @@ int run_run(std::span<char* const> args) {
             settings.runpod_ca_file = values["runpod-ca-file"].as<std::string>();
         }
     } catch (const std::exception& error) {
-        std::cerr << "podsession run: " << error.what() << "\n";
-        return exit_usage;
+        return usage_error("run", error.what());
     }
 
     try {

@@ -10,6 +10,7 @@
 #include "auth/error.hpp"
 #include "auth/secret_file.hpp"
 #include "auth/signed_url.hpp"
+#include "controller/cli/arguments.hpp"
 #include "controller/cli/commands.hpp"
 #include "controller/duration.hpp"
 
@@ -76,32 +77,14 @@ int run_sign(std::span<char* const> args) {
         ("now", po::value<std::int64_t>()->value_name("UNIX_SECONDS"),
          "sign as if the clock read this Unix time in seconds, to reproduce a signature");
     // clang-format on
-    po::options_description all;
-    all.add(visible).add_options()("url", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("url", 1);
-
     po::variables_map values;
-    try {
-        po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
-                      .options(all)
-                      .positional(positional)
-                      .run(),
-                  values);
-        po::notify(values);
-    } catch (const po::error& error) {
-        std::cerr << "podsession sign: " << error.what()
-                  << "\nRun `podsession sign --help` for the options.\n";
-        return exit_usage;
-    }
-    if (values.count("help") != 0) {
-        std::cout << sign_usage << '\n' << visible << '\n';
-        return exit_ok;
+    if (const auto stop = parse_command_line(
+            {.command = "sign", .usage = sign_usage, .options = visible, .operand = "url"}, args,
+            values)) {
+        return *stop;
     }
     if (values.count("url") == 0) {
-        std::cerr
-            << "podsession sign: missing URL\nRun `podsession sign --help` for the options.\n";
-        return exit_usage;
+        return usage_error("sign", "missing URL");
     }
 
     sign_options options;

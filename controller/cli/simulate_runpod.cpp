@@ -18,6 +18,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
 
+#include "controller/cli/arguments.hpp"
 #include "controller/cli/commands.hpp"
 #include "net/server.hpp"
 #include "providers/simulated/simulator.hpp"
@@ -121,11 +122,14 @@ simulated::fault_plan read_fault_plan(const std::string& path) {
 
 }  // namespace
 
+constexpr std::string_view simulate_runpod_usage =
+    "usage: podsession simulate-runpod [options]\n"
+    "\n"
+    "Serves RunPod's REST v2 pod API on a local port with simulated pods.\n"
+    "Prints the bound ADDR:PORT as the first line of standard output.\n";
+
 int run_simulate_runpod(std::span<char* const> args) {
-    options::options_description description{
-        "usage: podsession simulate-runpod [options]\n\n"
-        "Serves RunPod's REST v2 pod API on a local port with simulated pods.\n"
-        "Prints the bound ADDR:PORT as the first line of standard output.\n\noptions"};
+    options::options_description description{"options"};
     std::string listen;
     std::string key_file;
     double boot_seconds = 10;
@@ -136,45 +140,37 @@ int run_simulate_runpod(std::span<char* const> args) {
     std::string tls_key;
     std::vector<std::string> rate_limits;
     description.add_options()("help,h", "print this help")(
-        "listen", options::value(&listen)->default_value("127.0.0.1:0"),
+        "listen", options::value(&listen)->value_name("ADDR:PORT")->default_value("127.0.0.1:0"),
         "ADDR:PORT to listen on; port 0 picks a free port")(
-        "api-key-file", options::value(&key_file),
+        "api-key-file", options::value(&key_file)->value_name("FILE"),
         "file whose first line is the API key that clients must send; without it a key is "
         "generated and written to a new private file, whose path is the second line of output")(
-        "boot-seconds", options::value(&boot_seconds)->default_value(10),
+        "boot-seconds", options::value(&boot_seconds)->value_name("SECONDS")->default_value(10),
         "seconds from create to RUNNING, half PROVISIONING and half STARTING")(
         "record",
         "keep request and response bodies for GET /_sim/exchanges (they contain env "
         "values: for tests only)")(
-        "faults", options::value(&faults_file),
+        "faults", options::value(&faults_file)->value_name("FILE"),
         "YAML or JSON file of fault rules to start with (see docs/simulator.md); "
         "/_sim/faults changes them at run time")(
-        "state-file", options::value(&state_file),
+        "state-file", options::value(&state_file)->value_name("FILE"),
         "JSON file that keeps the live pods across restarts: loaded at start, saved at most "
         "once a second while pods change and at SIGTERM or SIGINT, with mode 0600 because it "
         "contains the pods' env; without it the pods end with the process")(
-        "tls-cert", options::value(&tls_certificate),
+        "tls-cert", options::value(&tls_certificate)->value_name("FILE"),
         "PEM certificate chain to serve HTTPS with; needs --tls-key")(
-        "tls-key", options::value(&tls_key), "PEM private key of --tls-cert")(
-        "rate-limit", options::value(&rate_limits)->composing(),
+        "tls-key", options::value(&tls_key)->value_name("FILE"), "PEM private key of --tls-cert")(
+        "rate-limit", options::value(&rate_limits)->value_name("NAME=QUOTA/SECONDS")->composing(),
         "NAME=QUOTA/SECONDS, a quota window replacing the defaults (minute=600/60, "
         "hour=30000/3600, day=500000/86400); repeat for several windows")(
-        "log-level", options::value(&log_level)->default_value("info"),
+        "log-level", options::value(&log_level)->value_name("LEVEL")->default_value("info"),
         "trace, debug, info, warn or error");
 
     options::variables_map values;
-    try {
-        std::vector<std::string> words(args.begin(), args.end());
-        options::store(options::command_line_parser(words).options(description).run(), values);
-        options::notify(values);
-    } catch (const options::error& error) {
-        std::cerr << "podsession simulate-runpod: " << error.what() << "\n\n"
-                  << description << '\n';
-        return exit_usage;
-    }
-    if (values.count("help") != 0) {
-        std::cout << description << '\n';
-        return exit_ok;
+    if (const auto stop = parse_command_line(
+            {.command = "simulate-runpod", .usage = simulate_runpod_usage, .options = description},
+            args, values)) {
+        return *stop;
     }
     if (!std::isfinite(boot_seconds) || boot_seconds < 0 || boot_seconds > 86'400) {
         std::cerr << "podsession simulate-runpod: --boot-seconds " << boot_seconds

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/program_options.hpp>
 
+#include "controller/cli/arguments.hpp"
 #include "controller/cli/commands.hpp"
 #include "controller/files.hpp"
 #include "controller/kubernetes/api_client.hpp"
@@ -157,49 +158,34 @@ int touch_file_on_disk(const fs::path& file, const std::string& key,
     return exit_ok;
 }
 
+constexpr std::string_view touch_usage =
+    "usage: podsession touch NAME [-n NAMESPACE] (--sessions-dir DIR | --kubeconfig FILE)\n"
+    "                        [--time RFC3339]\n"
+    "\n"
+    "Marks a session as in use by setting its podsession.io/last-touched annotation:\n"
+    "in the file that declares it, or on the PodSession with a merge patch.\n";
+
 int run_touch(std::span<char* const> args) {
-    po::options_description options{
-        "usage: podsession touch NAME [-n NAMESPACE] (--sessions-dir DIR | --kubeconfig FILE)\n"
-        "                        [--time RFC3339]\n\n"
-        "Marks a session as in use by setting its podsession.io/last-touched annotation:\n"
-        "in the file that declares it, or on the PodSession with a merge patch"};
+    po::options_description options{"options"};
     // clang-format off
     options.add_options()
         ("help,h", "print this help")
-        ("namespace,n", po::value<std::string>(),
+        ("namespace,n", po::value<std::string>()->value_name("NAMESPACE"),
             "namespace of the session (default: the kubeconfig context's, else default)")
-        ("sessions-dir", po::value<std::string>(), "the directory the controller reads")
-        ("kubeconfig", po::value<std::string>(), "the kubeconfig FILE of the cluster that holds the PodSession")
-        ("context", po::value<std::string>(), "the kubeconfig context (default: its current-context)")
-        ("time", po::value<std::string>(), "the touch time, RFC 3339 (default: now)");
+        ("sessions-dir", po::value<std::string>()->value_name("DIR"), "the directory the controller reads")
+        ("kubeconfig", po::value<std::string>()->value_name("FILE"), "the kubeconfig FILE of the cluster that holds the PodSession")
+        ("context", po::value<std::string>()->value_name("NAME"), "the kubeconfig context (default: its current-context)")
+        ("time", po::value<std::string>()->value_name("RFC3339"), "the touch time, RFC 3339 (default: now)");
     // clang-format on
-    po::options_description hidden;
-    hidden.add_options()("name", po::value<std::string>(), "");
-    po::options_description all;
-    all.add(options).add(hidden);
-    po::positional_options_description positional;
-    positional.add("name", 1);
-
     po::variables_map values;
-    try {
-        po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
-                      .options(all)
-                      .positional(positional)
-                      .run(),
-                  values);
-    } catch (const po::error& error) {
-        std::cerr << "podsession touch: " << error.what() << "\n";
-        return exit_usage;
-    }
-    if (values.count("help")) {
-        std::cout << options << "\n";
-        return exit_ok;
+    if (const auto stop = parse_command_line(
+            {.command = "touch", .usage = touch_usage, .options = options, .operand = "name"}, args,
+            values)) {
+        return *stop;
     }
     if (!values.count("name") || values.count("sessions-dir") == values.count("kubeconfig")) {
-        std::cerr << "podsession touch: name the session and pass --sessions-dir DIR or "
-                     "--kubeconfig FILE\n"
-                  << options << "\n";
-        return exit_usage;
+        return usage_error("touch",
+                           "name the session and pass --sessions-dir DIR or --kubeconfig FILE");
     }
     const auto name = values["name"].as<std::string>();
     std::optional<std::string> given_namespace;

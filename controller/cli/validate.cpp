@@ -6,6 +6,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "controller/cli/arguments.hpp"
 #include "controller/cli/commands.hpp"
 #include "controller/files.hpp"
 #include "controller/session_files.hpp"
@@ -43,37 +44,26 @@ std::vector<fs::path> expand(const std::vector<std::string>& arguments, bool& mi
 
 }  // namespace
 
-int run_validate(std::span<char* const> args) {
-    po::options_description options{
-        "usage: podsession validate FILE|DIR...\n\n"
-        "Checks PodSession YAML offline, as directory mode reads it. Prints every\n"
-        "invalid field with its file and line, and exits 1 if any object is invalid"};
-    options.add_options()("help,h", "print this help");
-    po::options_description hidden;
-    hidden.add_options()("file", po::value<std::vector<std::string>>(), "");
-    po::options_description all;
-    all.add(options).add(hidden);
-    po::positional_options_description positional;
-    positional.add("file", -1);
+constexpr std::string_view validate_usage =
+    "usage: podsession validate FILE|DIR...\n"
+    "\n"
+    "Checks PodSession YAML offline, as directory mode reads it. Prints every\n"
+    "invalid field with its file and line, and exits 1 if any object is invalid.\n";
 
+int run_validate(std::span<char* const> args) {
+    po::options_description options{"options"};
+    options.add_options()("help,h", "print this help");
     po::variables_map values;
-    try {
-        po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
-                      .options(all)
-                      .positional(positional)
-                      .run(),
-                  values);
-    } catch (const po::error& error) {
-        std::cerr << "podsession validate: " << error.what() << "\n";
-        return exit_usage;
-    }
-    if (values.count("help")) {
-        std::cout << options << "\n";
-        return exit_ok;
+    if (const auto stop = parse_command_line({.command = "validate",
+                                              .usage = validate_usage,
+                                              .options = options,
+                                              .operand = "file",
+                                              .operand_count = -1},
+                                             args, values)) {
+        return *stop;
     }
     if (!values.count("file")) {
-        std::cerr << "podsession validate: name at least one file or folder\n" << options << "\n";
-        return exit_usage;
+        return usage_error("validate", "name at least one file or folder");
     }
 
     bool failed = false;

@@ -9,6 +9,7 @@
 
 #include "auth/secret_file.hpp"
 #include "auth/signed_url.hpp"
+#include "controller/cli/arguments.hpp"
 #include "controller/cli/commands.hpp"
 
 namespace podsession::controller::cli {
@@ -55,32 +56,14 @@ int run_verify(std::span<char* const> args) {
         ("now", po::value<std::int64_t>()->value_name("UNIX_SECONDS"),
          "check as if the clock read this Unix time in seconds");
     // clang-format on
-    po::options_description all;
-    all.add(visible).add_options()("url", po::value<std::string>());
-    po::positional_options_description positional;
-    positional.add("url", 1);
-
     po::variables_map values;
-    try {
-        po::store(po::command_line_parser(std::vector<std::string>(args.begin(), args.end()))
-                      .options(all)
-                      .positional(positional)
-                      .run(),
-                  values);
-        po::notify(values);
-    } catch (const po::error& error) {
-        std::cerr << "podsession verify: " << error.what()
-                  << "\nRun `podsession verify --help` for the options.\n";
-        return exit_usage;
-    }
-    if (values.count("help") != 0) {
-        std::cout << verify_usage << '\n' << visible << '\n';
-        return exit_ok;
+    if (const auto stop = parse_command_line(
+            {.command = "verify", .usage = verify_usage, .options = visible, .operand = "url"},
+            args, values)) {
+        return *stop;
     }
     if (values.count("url") == 0) {
-        std::cerr << "podsession verify: missing URL\n"
-                     "Run `podsession verify --help` for the options.\n";
-        return exit_usage;
+        return usage_error("verify", "missing URL");
     }
 
     // Read the secret.

@@ -217,6 +217,43 @@ class InputMessages(IntegrationTest):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn("not a regular file", result.stderr)
 
+    def test_unknown_option_is_usage_error(self):
+        for command in ("run", "touch", "validate", "sign", "verify", "simulate-runpod"):
+            with self.subTest(command=command):
+                result = self.run_command(command, "--no-such-flag")
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertEqual(result.stdout, "")
+                self.assertEqual(result.stderr,
+                                 f"podsession {command}: unrecognised option '--no-such-flag'\n"
+                                 f"Run `podsession {command} --help` for the options.\n")
+
+    def test_help_shows_usage_then_options(self):
+        for command in ("run", "touch", "validate", "sign", "verify", "simulate-runpod"):
+            with self.subTest(command=command):
+                result = self.run_command(command, "--help")
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertTrue(result.stdout.startswith(f"usage: podsession {command}"),
+                                result.stdout[:200])
+                self.assertIn("\noptions:\n  -h [ --help ]", result.stdout)
+                # Every option that takes a value names it, as in the usage line.
+                self.assertNotRegex(result.stdout, r"--[a-z-]+ arg\b")
+
+    def test_missing_operand_is_usage_error(self):
+        cases = [("touch", "--sessions-dir", self.sessions.path), ("validate",),
+                 ("sign", "--secret-env", "HOME"), ("verify", "--secret-env", "HOME")]
+        for arguments in cases:
+            with self.subTest(command=arguments[0]):
+                result = self.run_command(*arguments)
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertTrue(result.stderr.endswith(
+                    f"\nRun `podsession {arguments[0]} --help` for the options.\n"), result.stderr)
+
+    def test_run_checks_flags_before_help(self):
+        # The chart's tests rely on this: `run FLAGS --help` fails on a bad flag.
+        result = self.run_command("run", "--workers", "many", "--help")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("--workers", result.stderr)
+
     def test_version_flag(self):
         result = self.run_command("--version")
         self.assertEqual(result.returncode, 0, result.stderr)
