@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/json/serialize.hpp>
 
+#include "crd/field_reader.hpp"
 #include "crd/gpu_types.hpp"
 #include "crd/status_codec.hpp"
 #include "crd/validate.hpp"
@@ -17,30 +18,10 @@
 namespace podsession::crd {
 namespace {
 
-// Values longer than this are cut in messages: a long value is more likely a
-// pasted secret than a typo worth reading in full.
-constexpr std::size_t max_shown_value = 32;
-
-// The maximum length of an enum word or GPU type id.
-constexpr std::size_t max_enum_length = 64;
-
-// Escapes control characters (ESC, NUL, newlines) so that a value from a file
-// cannot move the cursor or forge log lines when it is printed.
-std::string escape_controls(std::string_view text) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string escaped;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            escaped += "\\x";
-            escaped += hex[byte >> 4];
-            escaped += hex[byte & 0xf];
-        } else {
-            escaped += c;
-        }
-    }
-    return escaped;
-}
+using detail::escape_controls;
+using detail::join;
+using detail::max_enum_length;
+using detail::max_shown_value;
 
 // Names the YAML type of a node without its content, for values that may be
 // secrets.
@@ -74,17 +55,6 @@ std::string env_name_of_scalar(const YAML::Node& node) {
     return is_env_var_name(name) && name.size() <= 128 ? name : std::string{};
 }
 
-std::string join(std::initializer_list<std::string_view> words) {
-    std::string joined;
-    for (const auto word : words) {
-        if (!joined.empty()) {
-            joined += ", ";
-        }
-        joined += word;
-    }
-    return joined;
-}
-
 std::string gpu_type_hint() {
     std::string hint = "use an alias (";
     bool first = true;
@@ -100,177 +70,11 @@ std::string gpu_type_hint() {
 }
 
 // Walks one document, collecting every violated rule with its path and line.
-class document_decoder {
+class document_decoder : public detail::field_reader {
   public:
     document_decoder(const decode_options& options, int first_line,
                      std::vector<field_error>& errors)
-        : options_{options}, first_line_{first_line}, errors_{errors} {}
-
-    void add_error(const YAML::Node& node, std::string path, std::string value, std::string rule) {
-        errors_.push_back({std::move(path), std::move(value), std::move(rule), line_of(node)});
-    }
-
-    int line_of(const YAML::Node& node) const {
-        if (first_line_ == 0) {
-            return 0;
-        }
-        // A missing key yields an invalid node, whose Mark() throws.
-        if (!node.IsDefined()) {
-            return first_line_;
-        }
-        const auto mark = node.Mark();
-        return mark.is_null() ? first_line_ : first_line_ + mark.line;
-    }
-
-    // How a value is shown in a message: strings quoted, numbers bare, and long
-    // values cut.
-    static std::string describe(const YAML::Node& node) {
-        switch (node.Type()) {
-            case YAML::NodeType::Map:
-                return "a mapping";
-            case YAML::NodeType::Sequence:
-                return "a list";
-            case YAML::NodeType::Null:
-            case YAML::NodeType::Undefined:
-                return "null";
-            case YAML::NodeType::Scalar:
-                break;
-        }
-        const std::string& scalar = node.Scalar();
-        std::string text = escape_controls(std::string_view{scalar}.substr(0, max_shown_value));
-        if (scalar.size() > max_shown_value) {
-            text += "... (" + std::to_string(scalar.size()) + " characters)";
-        }
-        return node.Tag() == detail::quoted_tag ? '"' + text + '"' : text;
-    }
-
-    static bool is_absent(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
-
-    bool expect_map(const YAML::Node& node, const std::string& path) {
-        if (node.IsMap()) {
-            return true;
-        }
-        add_error(node, path, describe(node), "must be a mapping");
-        return false;
-    }
-
-    bool expect_sequence(const YAML::Node& node, const std::string& path) {
-        if (node.IsSequence()) {
-            return true;
-        }
-        add_error(node, path, describe(node), "must be a list");
-        return false;
-    }
-
-    // Reports every key of `node` that is not in `known`.
-    void check_fields(const YAML::Node& node, const std::string& path,
-                      std::initializer_list<std::string_view> known) {
-        if (options_.unknown == unknown_fields::ignore) {
-            return;
-        }
-        for (const auto& entry : node) {
-            const std::string& key = entry.first.Scalar();
-            if (std::ranges::find(known, key) == known.end()) {
-                add_error(entry.first, join_path(path, key), "",
-                          "is not a known field; expected one of " + join(known));
-            }
-        }
-    }
-
-    std::optional<std::string> read_string(const YAML::Node& node, const std::string& path,
-                                           std::size_t max_length) {
-        if (is_absent(node)) {
-            return std::nullopt;
-        }
-        if (!node.IsScalar()) {
-            add_error(node, path, describe(node), "must be a string");
-            return std::nullopt;
-        }
-        if (node.Scalar().size() > max_length) {
-            add_error(node, path, describe(node),
-                      "is longer than " + std::to_string(max_length) + " characters");
-            return std::nullopt;
-        }
-        return node.Scalar();
-    }
-
-    std::optional<std::int64_t> read_integer(const YAML::Node& node, const std::string& path,
-                                             std::int64_t min, std::int64_t max) {
-        if (is_absent(node)) {
-            return std::nullopt;
-        }
-        std::int64_t value = 0;
-        const std::string& text = node.IsScalar() ? node.Scalar() : std::string{};
-        const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (node.IsScalar() && node.Tag() != detail::quoted_tag &&
-            ec == std::errc::result_out_of_range && ptr == text.data() + text.size()) {
-            add_error(node, path, describe(node),
-                      "is out of range " + std::to_string(min) + ".." + std::to_string(max));
-            return std::nullopt;
-        }
-        if (!node.IsScalar() || node.Tag() == detail::quoted_tag || ec != std::errc{} ||
-            ptr != text.data() + text.size() || text.empty()) {
-            add_error(node, path, describe(node), "must be an integer");
-            return std::nullopt;
-        }
-        if (value < min || value > max) {
-            add_error(node, path, describe(node),
-                      "is out of range " + std::to_string(min) + ".." + std::to_string(max));
-            return std::nullopt;
-        }
-        return value;
-    }
-
-    template <class Enum>
-    std::optional<Enum> read_enum(const YAML::Node& node, const std::string& path,
-                                  std::initializer_list<std::pair<std::string_view, Enum>> values) {
-        const auto text = read_string(node, path, max_enum_length);
-        if (!text) {
-            return std::nullopt;
-        }
-        for (const auto& [name, value] : values) {
-            if (name == *text) {
-                return value;
-            }
-        }
-        std::string names;
-        for (const auto& [name, value] : values) {
-            names += names.empty() ? "" : ", ";
-            names += name;
-        }
-        add_error(node, path, describe(node), "must be one of " + names);
-        return std::nullopt;
-    }
-
-    std::map<std::string, std::string> read_string_map(const YAML::Node& node,
-                                                       const std::string& path) {
-        std::map<std::string, std::string> result;
-        if (is_absent(node) || !expect_map(node, path)) {
-            return result;
-        }
-        for (const auto& entry : node) {
-            const std::string& key = entry.first.Scalar();
-            if (const auto value = read_string(entry.second, join_path(path, key), 262144)) {
-                result[key] = *value;
-            } else if (is_absent(entry.second)) {
-                result[key] = "";
-            }
-        }
-        return result;
-    }
-
-    static std::string join_path(const std::string& path, std::string_view key) {
-        std::string joined = path;
-        if (!joined.empty()) {
-            joined += '.';
-        }
-        joined += key;
-        return joined;
-    }
-
-    static std::string index_path(const std::string& path, std::size_t index) {
-        return path + '[' + std::to_string(index) + ']';
-    }
+        : field_reader{options.unknown, first_line, errors}, options_{options} {}
 
     void decode_metadata(const YAML::Node& node, object_meta& metadata) {
         const std::string path = "metadata";
@@ -294,8 +98,10 @@ class document_decoder {
                       "letter or digit, with at most 63 characters between dots");
         } else if (name->size() > options_.max_name_length) {
             add_error(node["name"], "metadata.name", "",
-                      "is " + std::to_string(name->size()) + " characters long; directory mode "
-                      "allows at most " + std::to_string(options_.max_name_length) +
+                      "is " + std::to_string(name->size()) +
+                          " characters long; directory mode "
+                          "allows at most " +
+                          std::to_string(options_.max_name_length) +
                           ", because the token file .NAME.token.XXXXXX must fit the 255-byte "
                           "file name limit; shorten the name");
         } else {
@@ -548,7 +354,7 @@ class document_decoder {
     // variable name: `{API_KEY: sk-...}` is reported as API_KEY, and a key
     // that may be the secret itself is not shown.
     void check_env_fields(const YAML::Node& item, const std::string& item_path) {
-        if (options_.unknown == unknown_fields::ignore) {
+        if (ignores_unknown_fields()) {
             return;
         }
         for (const auto& entry : item) {
@@ -557,9 +363,9 @@ class document_decoder {
                 continue;
             }
             if (is_env_var_name(key) && key.size() <= 128) {
-                add_error(entry.first, join_path(item_path, key), "",
-                          "is not a known field; write the variable as {name: " + key +
-                              ", value: ...}");
+                add_error(
+                    entry.first, join_path(item_path, key), "",
+                    "is not a known field; write the variable as {name: " + key + ", value: ...}");
             } else {
                 add_error(entry.first, item_path, "",
                           "has a field that is not name or value; the field is not shown");
@@ -690,9 +496,9 @@ class document_decoder {
                           "sessions directory; the content is not shown");
             return;
         }
-        const bool looks_like_object =
-            std::ranges::any_of(std::initializer_list<const char*>{"apiVersion", "kind", "metadata", "spec"},
-                                [&](const char* key) { return document[key].IsDefined(); });
+        const bool looks_like_object = std::ranges::any_of(
+            std::initializer_list<const char*>{"apiVersion", "kind", "metadata", "spec"},
+            [&](const char* key) { return document[key].IsDefined(); });
         if (!looks_like_object) {
             add_error(document, "(document)", "",
                       "has none of apiVersion, kind, metadata and spec, so it is not a "
@@ -732,8 +538,6 @@ class document_decoder {
 
   private:
     const decode_options& options_;
-    int first_line_;
-    std::vector<field_error>& errors_;
 };
 
 decode_result decode_node(const YAML::Node& document, const decode_options& options,
@@ -865,10 +669,9 @@ std::vector<file_document> decode_pod_session_file(std::string_view text,
             // The text parsed, so this is a fault of the decoder, not of the file.
             document.result = {};
             document.result.line = document_line;
-            document.result.errors.push_back(
-                {"(document)", "",
-                 "could not be decoded: " + escape_controls(error.msg),
-                 document_line});
+            document.result.errors.push_back({"(document)", "",
+                                              "could not be decoded: " + escape_controls(error.msg),
+                                              document_line});
         }
         documents.push_back(std::move(document));
     };
