@@ -44,14 +44,11 @@ state are printed), 2 on a usage error.
 import argparse
 import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-import harness  # noqa: E402
+import soaklib
+from soaklib import Violation, harness
 
 KEPT_TTL = 60
 EXPIRING_TTLS = (2, 3, 4)
@@ -66,10 +63,6 @@ CONTROLLER_ARGUMENTS = ["--resync-interval", "1s", "--poll-interval", "500ms",
                         "--rescan-interval", "1s", "--orphan-grace", "3s",
                         "--create-settle", "3s", "--log-level", "debug"]
 TOKEN_ENV = ("ATLAS_PRESHARED_KEY", "ATLAS_SIGNING_SECRET")
-
-
-class Violation(Exception):
-    """An invariant that did not hold."""
 
 
 def parse_arguments(argv):
@@ -95,41 +88,6 @@ def parse_arguments(argv):
     return parser.parse_args(argv)
 
 
-def simulator_supports_faults(binary):
-    """Whether this build's simulate-runpod takes --faults FILE."""
-    completed = subprocess.run([binary, "simulate-runpod", "--help"], capture_output=True,
-                               text=True, timeout=30, check=False)
-    return "--faults" in completed.stdout
-
-
-class FaultSimulator(harness.Simulator):
-    """The harness's simulator, started with extra command line arguments:
-    --faults FILE adds a fault plan to the kills. The fault soak of hundreds
-    of sessions without kills is fault_soak.py."""
-
-    def __init__(self, workdir, boot_seconds, extra_arguments):
-        super().__init__(workdir, boot_seconds)
-        self.extra_arguments = list(extra_arguments)
-
-    def start(self):
-        if not self.extra_arguments:
-            return super().start()
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [harness.PODSESSION, "simulate-runpod", "--listen", "127.0.0.1:0",
-                 "--api-key-file", self.key_file, "--boot-seconds", str(self.boot_seconds),
-                 *self.extra_arguments],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                preexec_fn=harness._die_with_parent)
-        address = self.process.stdout.readline().decode().strip()
-        if not address.startswith("127.0.0.1:"):
-            self.stop()
-            raise AssertionError(f"simulate-runpod printed {address!r}, not 127.0.0.1:PORT\n"
-                                 + self.log_tail())
-        self.base_url = "http://" + address
-        return self
-
-
 class Session:
     """The driver's record of one session file it wrote."""
 
@@ -144,11 +102,7 @@ class Session:
         self.touched_in_time = True
 
     def document(self):
-        annotations = None
-        if self.last_touch is not None:
-            annotations = {"podsession.io/last-touched": harness.format_time(self.last_touch)}
-        return harness.session_yaml(self.name, idle_ttl=self.ttl, annotations=annotations,
-                                    auth="bearer")
+        return soaklib.session_document(self.name, self.ttl, self.last_touch)
 
 
 class Soak:
@@ -158,7 +112,7 @@ class Soak:
         self.workdir = workdir
         self.sessions_dir = harness.SessionsDir(os.path.join(workdir, "sessions"))
         extra = ["--faults", arguments.faults] if arguments.faults else []
-        self.simulator = FaultSimulator(workdir, arguments.boot_seconds, extra)
+        self.simulator = soaklib.Simulator(workdir, arguments.boot_seconds, extra)
         self.controller = None
         self.sessions = {}  # name -> Session, the latest file written under that name
         self.deleted_names = []
@@ -403,16 +357,7 @@ class Soak:
             self.start_controller()
 
     def check_logs(self):
-        """Fails when a token or the API key appears in any process log."""
-        secrets = set(self.tokens_seen)
-        secrets.add(self.simulator.api_key)
-        texts = [self.controller.all_logs()] if self.controller else []
-        if os.path.exists(self.simulator.log_path):
-            with open(self.simulator.log_path, encoding="utf-8", errors="replace") as file:
-                texts.append(file.read())
-        for secret in secrets:
-            if any(secret in text for text in texts):
-                raise Violation("a token or API key appears in a process log")
+        soaklib.check_logs(self.controller, self.simulator, self.tokens_seen)
 
     def describe(self):
         parts = [self.simulator.describe(), self.sessions_dir.describe()]
@@ -442,42 +387,15 @@ class Soak:
         return cycle, time.monotonic() - started
 
 
+def report(soak, cycles, elapsed):
+    return (f"crash_soak: {cycles} cycles in {elapsed:.0f} s (slowest {soak.slowest_cycle:.1f} s),"
+            f" {soak.kills} kills, operations {soak.operations}")
+
+
 def main(argv):
     arguments = parse_arguments(argv)
-    if not arguments.binary:
-        print("crash_soak: pass --binary or set PODSESSION_BINARY", file=sys.stderr)
-        return 2
-    if arguments.faults and not simulator_supports_faults(arguments.binary):
-        print("crash_soak: this build's simulate-runpod has no --faults option yet; the fault "
-              "soak needs it", file=sys.stderr)
-        return 2
-    if arguments.seed is None:
-        arguments.seed = random.SystemRandom().randrange(2**32)
-    harness.PODSESSION = arguments.binary
-    print(f"crash_soak: seed={arguments.seed} cycles={arguments.cycles}"
-          f" kill_probability={arguments.kill_probability}", flush=True)
-
-    workdir = tempfile.mkdtemp(prefix="podsession-soak-")
-    soak = Soak(arguments, workdir)
-    status = 0
-    try:
-        cycles, elapsed = soak.run()
-        print(f"crash_soak: {cycles} cycles in {elapsed:.0f} s (slowest {soak.slowest_cycle:.1f} s),"
-              f" {soak.kills} kills, operations {soak.operations}; every invariant held"
-              f" (seed={arguments.seed})")
-    except (Violation, AssertionError) as error:
-        print(f"crash_soak: FAILED: {error}\n{soak.describe()}\n"
-              f"crash_soak: rerun with --seed {arguments.seed}; work folder {workdir}",
-              flush=True)
-        arguments.keep = True
-        status = 1
-    finally:
-        if soak.controller is not None:
-            soak.controller.stop()
-        soak.simulator.stop()
-        if not arguments.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return status
+    settings = f"cycles={arguments.cycles} kill_probability={arguments.kill_probability}"
+    return soaklib.run("crash_soak", arguments, Soak, settings, report)
 
 
 if __name__ == "__main__":

@@ -64,20 +64,14 @@ import collections
 import json
 import os
 import random
-import re
-import selectors
-import shutil
-import signal
 import stat
-import subprocess
 import sys
-import tempfile
 import time
 
 import yaml
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-import harness  # noqa: E402
+import soaklib
+from soaklib import Violation, harness
 
 # libyaml's loader parsed a PodSession file 8 times faster than the pure
 # Python one on the machine of docs/benchmarks.md; that one is the fallback.
@@ -124,10 +118,6 @@ CHECK_INTERVAL = 3.0
 CONVERGE_POLL_INTERVAL = 1.0
 # Bound of the wait for three more lists once converged.
 QUIET_TIMEOUT = 20
-
-
-class Violation(Exception):
-    """An invariant that did not hold."""
 
 
 def parse_arguments(argv):
@@ -198,34 +188,13 @@ def fault_plan(seed):
     return labels, {"seed": seed, "rules": [rule for _, rule in rules]}
 
 
-class FaultSimulator(harness.Simulator):
-    """The harness's simulator, started with a fault plan and a rate limit."""
+class FaultSimulator(soaklib.Simulator):
+    """The soak's simulator: a fault plan, a rate limit far above the soak's
+    requests, and helpers to plant another client's pods and read ours."""
 
     def __init__(self, workdir, plan_file):
-        super().__init__(workdir, BOOT_SECONDS)
-        self.plan_file = plan_file
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [harness.PODSESSION, "simulate-runpod", "--listen", "127.0.0.1:0",
-                 "--api-key-file", self.key_file, "--boot-seconds", str(self.boot_seconds),
-                 "--faults", self.plan_file, "--rate-limit", SIMULATOR_RATE_LIMIT],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                preexec_fn=harness._die_with_parent)
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            if not selector.select(harness.START_TIMEOUT):
-                self.stop()
-                raise AssertionError(f"simulate-runpod printed no address within "
-                                     f"{harness.START_TIMEOUT} s\n" + self.log_tail())
-        address = self.process.stdout.readline().decode().strip()
-        if not re.fullmatch(r"127\.0\.0\.1:\d+", address):
-            self.stop()
-            raise AssertionError(f"simulate-runpod printed {address!r}, not 127.0.0.1:PORT\n"
-                                 + self.log_tail())
-        self.base_url = "http://" + address
-        return self
+        super().__init__(workdir, BOOT_SECONDS,
+                         ["--faults", plan_file, "--rate-limit", SIMULATOR_RATE_LIMIT])
 
     def plant(self, name):
         """Adds a RUNNING pod, created an hour ago, as another client would,
@@ -264,11 +233,7 @@ class Session:
         self.touched_in_time = True
 
     def document(self):
-        annotations = None
-        if self.last_touch is not None:
-            annotations = {"podsession.io/last-touched": harness.format_time(self.last_touch)}
-        return harness.session_yaml(self.name, idle_ttl=self.ttl, annotations=annotations,
-                                    auth="bearer")
+        return soaklib.session_document(self.name, self.ttl, self.last_touch)
 
 
 class Files:
@@ -530,22 +495,8 @@ class Soak:
             raise Violation(f"another controller's pods {sorted(adopted)} were adopted")
 
     def check_logs(self):
-        """Fails when a token or the API key appears in any process log, or the
-        controller logged a critical line (a worker that threw)."""
-        secrets = set(self.tokens_seen)
-        secrets.add(self.simulator.api_key)
-        controller_log = self.controller.all_logs() if self.controller else ""
-        texts = [controller_log]
-        if os.path.exists(self.simulator.log_path):
-            with open(self.simulator.log_path, encoding="utf-8", errors="replace") as file:
-                texts.append(file.read())
-        for secret in secrets:
-            if any(secret in text for text in texts):
-                raise Violation("a token or API key appears in a process log")
-        if re.search(r"\bcritical\b", controller_log):
-            raise Violation("the controller logged a critical line:\n"
-                            + "\n".join(line for line in controller_log.splitlines()
-                                        if "critical" in line)[:2000])
+        soaklib.check_logs(self.controller, self.simulator, self.tokens_seen,
+                           forbid_critical=True)
 
     # Phases -----------------------------------------------------------------
 
@@ -768,45 +719,15 @@ class Soak:
         return "\n".join(parts)
 
 
-def stop_on_sigterm(signum, frame):
-    """Turns SIGTERM into SystemExit, so that the `finally` stops the children."""
-    raise SystemExit(128 + signum)
+def report(soak, elapsed, files, pods):
+    return soak.summary(elapsed, files, pods)
 
 
 def main(argv):
     arguments = parse_arguments(argv)
-    if not arguments.binary:
-        print("fault_soak: pass --binary or set PODSESSION_BINARY", file=sys.stderr)
-        return 2
-    if arguments.seed is None:
-        arguments.seed = random.SystemRandom().randrange(2**32)
-    harness.PODSESSION = arguments.binary
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
-    print(f"fault_soak: seed={arguments.seed} sessions={arguments.sessions}"
-          f" fault_seconds={arguments.fault_seconds:g}"
-          f" converge_timeout={arguments.converge_timeout:g}"
-          f" load={' '.join(f'{value:.2f}' for value in os.getloadavg())}", flush=True)
-
-    workdir = tempfile.mkdtemp(prefix="podsession-fault-soak-")
-    soak = Soak(arguments, workdir)
-    status = 0
-    try:
-        elapsed, files, pods = soak.run()
-        print(soak.summary(elapsed, files, pods))
-        print(f"fault_soak: every invariant held (seed={arguments.seed})", flush=True)
-    except (Violation, AssertionError) as error:
-        print(f"fault_soak: FAILED: {error}\n{soak.describe()}\n"
-              f"fault_soak: rerun with --seed {arguments.seed}; work folder {workdir}",
-              flush=True)
-        arguments.keep = True
-        status = 1
-    finally:
-        if soak.controller is not None:
-            soak.controller.stop()
-        soak.simulator.stop()
-        if not arguments.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return status
+    settings = (f"sessions={arguments.sessions} fault_seconds={arguments.fault_seconds:g}"
+                f" converge_timeout={arguments.converge_timeout:g}")
+    return soaklib.run("fault_soak", arguments, Soak, settings, report)
 
 
 if __name__ == "__main__":
