@@ -30,7 +30,6 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using namespace asio::experimental::awaitable_operators;
 
-constexpr std::string_view status_folder = ".status";
 // Editors write a file in several steps; changes are gathered this long before
 // the file is read.
 constexpr auto settle_delay = std::chrono::milliseconds{50};

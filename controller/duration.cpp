@@ -1,5 +1,7 @@
 #include "controller/duration.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <limits>
 
 namespace podsession::controller {
@@ -66,6 +68,49 @@ std::string format_duration(std::chrono::milliseconds duration) {
     take(1000, "s");
     take(1, "ms");
     return text;
+}
+
+std::string format_human_duration(std::chrono::milliseconds duration) {
+    const std::int64_t seconds = std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::seconds>(duration).count());
+    // Two whole units, the smaller left out when it is zero.
+    const auto two_units = [](std::int64_t large, const char* large_suffix, std::int64_t small,
+                              const char* small_suffix) {
+        std::string text = std::to_string(large) + large_suffix;
+        if (small != 0) {
+            text += std::to_string(small) + small_suffix;
+        }
+        return text;
+    };
+    const std::int64_t minutes = seconds / 60;
+    const std::int64_t hours = minutes / 60;
+    const std::int64_t days = hours / 24;
+    constexpr std::int64_t days_a_year = 365;
+    if (seconds < 2 * 60) {
+        return std::to_string(seconds) + "s";
+    }
+    if (minutes < 10) {
+        return two_units(minutes, "m", seconds % 60, "s");
+    }
+    if (minutes < 3 * 60) {
+        return std::to_string(minutes) + "m";
+    }
+    if (hours < 8) {
+        return two_units(hours, "h", minutes % 60, "m");
+    }
+    if (hours < 48) {
+        return std::to_string(hours) + "h";
+    }
+    if (days < 8) {
+        return two_units(days, "d", hours % 24, "h");
+    }
+    if (days < 2 * days_a_year) {
+        return std::to_string(days) + "d";
+    }
+    if (days < 8 * days_a_year) {
+        return two_units(days / days_a_year, "y", days % days_a_year, "d");
+    }
+    return std::to_string(days / days_a_year) + "y";
 }
 
 }  // namespace podsession::controller

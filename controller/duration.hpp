@@ -16,4 +16,9 @@ namespace podsession::controller {
 // Formats with the largest units that divide it, as `parse_duration` reads it.
 [[nodiscard]] std::string format_duration(std::chrono::milliseconds duration);
 
+// Formats an age or a time left with two or three significant figures, as
+// kubectl's AGE column does: `95s`, `3m12s`, `45m`, `2h5m`, `30h`, `3d4h`, `20d`.
+// A negative duration is `0s`.
+[[nodiscard]] std::string format_human_duration(std::chrono::milliseconds duration);
+
 }  // namespace podsession::controller

@@ -13,6 +13,8 @@ constexpr std::array commands{
     cli::command{"run", "run the controller", cli::run_run},
     cli::command{"touch", "mark a session as in use, in its file or through the API",
                  cli::run_touch},
+    cli::command{"get", "list the sessions of a sessions directory and their pods",
+                 cli::run_get},
     cli::command{"validate", "check PodSession YAML files offline", cli::run_validate},
     cli::command{"sign", "sign a URL for a pod with auth: signedUrl", cli::run_sign},
     cli::command{"verify", "check a signed URL as the pod does", cli::run_verify},

@@ -25,6 +25,10 @@ struct session_file {
     bool has_unparsable = false;
 };
 
+// The folder under the sessions directory where the controller writes each
+// session's status and token: `.status/NAMESPACE/NAME.yaml` and `NAME.token`.
+inline constexpr std::string_view status_folder = ".status";
+
 // Whether directory mode reads this file: `*.yaml` or `*.yml`, not hidden.
 [[nodiscard]] bool is_session_file_name(const std::filesystem::path& path);
 // The same rule for a file name without its folder.

@@ -24,6 +24,7 @@ inline constexpr int exit_usage = 2;
 
 int run_run(std::span<char* const> args);
 int run_touch(std::span<char* const> args);
+int run_get(std::span<char* const> args);
 int run_version(std::span<char* const> args);
 int run_validate(std::span<char* const> args);
 int run_sign(std::span<char* const> args);

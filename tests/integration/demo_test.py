@@ -86,7 +86,14 @@ class ReadmeDemo(IntegrationTest):
         self.assertEqual(controller.http_get("/readyz")[0], 200)
         self.assertRegex(controller.log_text(), r"using the simulated RunPod")
 
-        # The README's next steps: a heartbeat, the metrics, a deleted file.
+        # The README's next steps: the session list, a heartbeat, the metrics, a
+        # deleted file.
+        result = subprocess.run([PODSESSION, "get", "-A", "--sessions-dir", self.sessions.path],
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        listed = sorted(tuple(line.split()[:3]) for line in result.stdout.splitlines()[1:])
+        self.assertEqual(listed, sorted((namespace, name, "Running")
+                                        for namespace, name, _ in sessions))
         result = subprocess.run(
             [PODSESSION, "touch", "chat-user-42", "-n", "apps", "--sessions-dir",
              self.sessions.path], capture_output=True, text=True, timeout=10)

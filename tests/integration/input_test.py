@@ -218,7 +218,7 @@ class InputMessages(IntegrationTest):
         self.assertIn("not a regular file", result.stderr)
 
     def test_unknown_option_is_usage_error(self):
-        for command in ("run", "touch", "validate", "sign", "verify", "simulate-runpod"):
+        for command in ("run", "touch", "get", "validate", "sign", "verify", "simulate-runpod"):
             with self.subTest(command=command):
                 result = self.run_command(command, "--no-such-flag")
                 self.assertEqual(result.returncode, 2, result.stderr)
@@ -228,7 +228,7 @@ class InputMessages(IntegrationTest):
                                  f"Run `podsession {command} --help` for the options.\n")
 
     def test_help_shows_usage_then_options(self):
-        for command in ("run", "touch", "validate", "sign", "verify", "simulate-runpod"):
+        for command in ("run", "touch", "get", "validate", "sign", "verify", "simulate-runpod"):
             with self.subTest(command=command):
                 result = self.run_command(command, "--help")
                 self.assertEqual(result.returncode, 0, result.stderr)

@@ -82,6 +82,40 @@ class NewSession(IntegrationTest):
         self.assertEqual(controller.http_get("/readyz")[0], 200)
         self.assertEqual(controller.metric('podsession_sessions{phase="Running"}'), 2)
 
+        self.check_get_lists(alpha, studio)
+
+    def run_get(self, *arguments):
+        return subprocess.run([PODSESSION, "get", "--sessions-dir", self.sessions.path, *arguments],
+                              capture_output=True, text=True, timeout=10)
+
+    def check_get_lists(self, alpha, studio):
+        result = self.run_get("-A")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertEqual(lines[0].split(),
+                         ["NAMESPACE", "NAME", "PHASE", "GPU", "URL", "IDLE-TTL", "EXPIRES-IN"])
+        rows = [line.split(maxsplit=3) for line in lines[1:]]
+        self.assertEqual([row[:3] for row in rows],
+                         [["apps", "studio", "Running"], ["default", "alpha", "Running"]])
+        self.assertIn(f"https://{studio}-8000.proxy.runpod.net   ", lines[1])
+        self.assertIn(f"https://{alpha}-8000.proxy.runpod.net   ", lines[2])
+        # Without idleTTLSeconds the session has the controller's default TTL,
+        # which the files do not record, and a deadline minutes away.
+        self.assertRegex(lines[2], r"NVIDIA GeForce RTX 4090 +https://\S+ +<default> +\d+m(\d+s)?$")
+
+        result = self.run_get("alpha")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.splitlines()[0].split()[0], "NAME")
+        self.assertEqual(len(result.stdout.splitlines()), 2)
+
+        result = self.run_get("studio")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('PodSession "studio" not found in namespace default', result.stderr)
+
+        result = self.run_get("-n", "empty")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "No sessions found in empty namespace.\n")
+
 
 class TouchKeepsAlive(IntegrationTest):
     ttl = 3

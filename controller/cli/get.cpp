@@ -1,0 +1,215 @@
+// `podsession get`: the sessions of a sessions directory as the controller
+// last recorded them, printed as a table in the manner of `kubectl get`.
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "controller/cli/arguments.hpp"
+#include "controller/cli/commands.hpp"
+#include "controller/cli/table.hpp"
+#include "controller/duration.hpp"
+#include "controller/files.hpp"
+#include "controller/session_files.hpp"
+#include "crd/status_codec.hpp"
+
+namespace podsession::controller::cli {
+
+namespace {
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+constexpr std::string_view get_usage =
+    "usage: podsession get [NAME] --sessions-dir DIR [-n NAMESPACE | -A]\n"
+    "\n"
+    "Lists the sessions of a sessions directory as the controller last recorded them\n"
+    "in DIR/.status, like `kubectl get psess`: phase, GPU, URL, idle TTL and the time\n"
+    "left before the idle deadline. It reads files only, so it works whether the\n"
+    "controller runs or not; a session file the controller has not read yet is not\n"
+    "listed.\n";
+
+// A status file that was read, with the namespace folder it was found in.
+struct recorded_session {
+    std::string namespace_name;
+    std::string name;
+    crd::status_file file;
+};
+
+// Reads every `.status/NAMESPACE/NAME.yaml` of `namespace_name`, or of every
+// namespace when it is unset. Files that cannot be read or decoded are
+// reported on stderr and skipped, and `failed` is set.
+std::vector<recorded_session> read_status_files(const fs::path& root,
+                                                const std::optional<std::string>& namespace_name,
+                                                bool& failed) {
+    std::vector<recorded_session> sessions;
+    std::error_code error;
+    std::vector<fs::path> namespaces;
+    if (namespace_name) {
+        namespaces.push_back(root / *namespace_name);
+    } else {
+        for (fs::directory_iterator it{root, error}, end; !error && it != end;
+             it.increment(error)) {
+            if (it->is_directory(error)) {
+                namespaces.push_back(it->path());
+            }
+        }
+    }
+    for (const auto& folder : namespaces) {
+        for (fs::directory_iterator it{folder, error}, end; !error && it != end;
+             it.increment(error)) {
+            const auto& path = it->path();
+            if (path.extension() != ".yaml" || path.filename().string().starts_with('.')) {
+                continue;
+            }
+            const auto text = read_file(path);
+            if (!text) {
+                std::cerr << "podsession get: " << path.string()
+                          << ": cannot read: " << describe_read_error(text.error()) << '\n';
+                failed = true;
+                continue;
+            }
+            auto decoded = crd::decode_status_file(*text);
+            if (!decoded) {
+                std::cerr << "podsession get: " << path.string()
+                          << ": not a status file written by the controller; it is skipped\n";
+                failed = true;
+                continue;
+            }
+            sessions.push_back(
+                {folder.filename().string(), path.stem().string(), std::move(*decoded)});
+        }
+    }
+    std::ranges::sort(sessions, [](const auto& a, const auto& b) {
+        return std::tie(a.namespace_name, a.name) < std::tie(b.namespace_name, b.name);
+    });
+    return sessions;
+}
+
+std::string or_none(std::string text) {
+    return text.empty() ? std::string{"<none>"} : text;
+}
+
+std::vector<std::string> row_of(const recorded_session& session, bool all_namespaces,
+                                crd::timestamp now) {
+    const auto& status = session.file.status;
+    std::vector<std::string> row;
+    if (all_namespaces) {
+        row.push_back(session.namespace_name);
+    }
+    row.push_back(session.name);
+    row.emplace_back(crd::to_string(status.phase));
+    row.push_back(or_none(status.gpu_type));
+    row.push_back(or_none(status.endpoints.empty() ? std::string{} : status.endpoints.front().url));
+    // An unset TTL is the controller's --default-idle-ttl, which the files do not record.
+    std::string idle_ttl = "<default>";
+    if (session.file.spec && session.file.spec->idle_ttl) {
+        idle_ttl = std::to_string(session.file.spec->idle_ttl->count());
+    }
+    row.push_back(idle_ttl);
+    // A deadline that has passed shows as 0s: the controller is expiring the
+    // session, or is not running to do so.
+    std::string expires_in = "<none>";
+    if (status.expires_at) {
+        expires_in = format_human_duration(*status.expires_at - now);
+    }
+    row.push_back(expires_in);
+    return row;
+}
+
+}  // namespace
+
+int run_get(std::span<char* const> args) {
+    po::options_description options{"options"};
+    // clang-format off
+    options.add_options()
+        ("help,h", "print this help")
+        ("sessions-dir", po::value<std::string>()->value_name("DIR"), "the directory the controller reads")
+        ("namespace,n", po::value<std::string>()->value_name("NAMESPACE"),
+            "list the sessions of this namespace (default: default)")
+        ("all-namespaces,A", "list the sessions of every namespace");
+    // clang-format on
+    po::variables_map values;
+    if (const auto stop = parse_command_line(
+            {.command = "get", .usage = get_usage, .options = options, .operand = "name"}, args,
+            values)) {
+        return *stop;
+    }
+    if (values.count("sessions-dir") == 0) {
+        return usage_error("get", "pass --sessions-dir DIR, the directory the controller reads");
+    }
+    const bool all_namespaces = values.count("all-namespaces") != 0;
+    if (all_namespaces && values.count("namespace") != 0) {
+        return usage_error("get", "pass either --namespace or --all-namespaces, not both");
+    }
+    std::optional<std::string> namespace_name;
+    if (!all_namespaces) {
+        namespace_name =
+            values.count("namespace") != 0 ? values["namespace"].as<std::string>() : "default";
+    }
+    std::optional<std::string> name;
+    if (values.count("name") != 0) {
+        name = values["name"].as<std::string>();
+    }
+    // A slash or a leading dot could lead outside the namespace's folder or to
+    // the controller's temporary files.
+    for (const auto* given : {&name, &namespace_name}) {
+        if (*given && (given->value().empty() || given->value().find('/') != std::string::npos ||
+                       given->value().starts_with('.'))) {
+            return usage_error("get", "\"" + given->value() +
+                                          "\" is not a valid name: use a Kubernetes object name");
+        }
+    }
+
+    const fs::path sessions_dir = values["sessions-dir"].as<std::string>();
+    std::error_code error;
+    if (!fs::is_directory(sessions_dir, error)) {
+        std::cerr << "podsession get: --sessions-dir " << sessions_dir.string()
+                  << ": not a directory\n";
+        return exit_failure;
+    }
+    bool failed = false;
+    auto sessions = read_status_files(sessions_dir / status_folder, namespace_name, failed);
+    if (name) {
+        std::erase_if(sessions, [&](const auto& session) { return session.name != *name; });
+        if (sessions.empty() && !failed) {
+            std::cerr << "podsession get: PodSession \"" << *name << "\" not found in "
+                      << (all_namespaces ? "any namespace" : "namespace " + *namespace_name)
+                      << " of " << (sessions_dir / status_folder).string()
+                      << "; the controller records a session once it has read its file\n";
+            return exit_failure;
+        }
+    }
+    if (sessions.empty()) {
+        std::cerr << "No sessions found"
+                  << (all_namespaces ? std::string{} : " in " + *namespace_name + " namespace")
+                  << ".\n";
+        return failed ? exit_failure : exit_ok;
+    }
+
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> header;
+    if (all_namespaces) {
+        header.emplace_back("NAMESPACE");
+    }
+    for (const char* column : {"NAME", "PHASE", "GPU", "URL", "IDLE-TTL", "EXPIRES-IN"}) {
+        header.emplace_back(column);
+    }
+    rows.push_back(std::move(header));
+    for (const auto& session : sessions) {
+        rows.push_back(row_of(session, all_namespaces, now));
+    }
+    print_table(std::cout, rows);
+    return failed ? exit_failure : exit_ok;
+}
+
+}  // namespace podsession::controller::cli
