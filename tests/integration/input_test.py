@@ -254,6 +254,21 @@ class InputMessages(IntegrationTest):
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertIn("--workers", result.stderr)
 
+    def test_get_reports_broken_status_file(self):
+        status_dir = os.path.join(self.sessions.path, ".status", "default")
+        os.makedirs(status_dir)
+        with open(os.path.join(status_dir, "good.yaml"), "w", encoding="utf-8") as file:
+            file.write("metadata: {name: good, namespace: default, uid: u-1}\n"
+                       "status: {phase: Running}\n")
+        with open(os.path.join(status_dir, "broken.yaml"), "w", encoding="utf-8") as file:
+            file.write("metadata: [\n")
+        result = self.run_command("get", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(os.path.join(status_dir, "broken.yaml") + ": not a status file",
+                      result.stderr)
+        self.assertEqual([line.split()[:2] for line in result.stdout.splitlines()],
+                         [["NAME", "PHASE"], ["good", "Running"]])
+
     def test_version_flag(self):
         result = self.run_command("--version")
         self.assertEqual(result.returncode, 0, result.stderr)
