@@ -104,6 +104,10 @@ class ChartArgsAccepted(unittest.TestCase):
     def test_custom_values(self):
         self.assert_accepted(container(documents(render("-f", CUSTOM_VALUES)))["args"])
 
+    def test_simulated_provider(self):
+        self.assert_accepted(
+            container(documents(render("--set", "controller.provider=simulated")))["args"])
+
     def test_plain_manifests(self):
         with open(os.path.join(SOURCE_DIR, "manifests", "deployment.yaml"), encoding="utf-8") as manifest:
             objects = documents(manifest.read())
@@ -314,6 +318,15 @@ class ChartApiKey(unittest.TestCase):
         args = container(objects)["args"]
         self.assertEqual(args[args.index("--provider") + 1], "simulated")
         self.assertIsNone(env_var(container(objects), "RUNPOD_API_KEY"))
+        # The simulated pods live in the writable /tmp volume, so that they
+        # outlive a container restart.
+        state_file = args[args.index("--simulated-state-file") + 1]
+        self.assertEqual(state_file, "/tmp/simulated-runpod.json")
+        mounts = [mount["mountPath"] for mount in container(objects)["volumeMounts"]]
+        self.assertIn(os.path.dirname(state_file), mounts)
+
+    def test_runpod_provider_has_no_state_file(self):
+        self.assertNotIn("--simulated-state-file", container(documents(render()))["args"])
 
 
 class ChartValidation(unittest.TestCase):
