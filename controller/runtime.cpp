@@ -29,6 +29,32 @@ namespace {
 
 namespace asio = boost::asio;
 
+// Removes the whitespace around a key, such as the newline that `echo` and
+// `kubectl create secret --from-file` leave at the end.
+std::string trim_key(std::string key) {
+    const auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    while (!key.empty() && is_space(key.back())) {
+        key.pop_back();
+    }
+    const auto first = std::ranges::find_if_not(key, is_space);
+    key.erase(key.begin(), first);
+    return key;
+}
+
+// Rejects a key that cannot go into an HTTP header. The message names the
+// source, never the key.
+void check_key_characters(const std::string& key, std::string_view source) {
+    const bool has_control = std::ranges::any_of(key, [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7f;
+    });
+    if (has_control) {
+        throw std::runtime_error(std::string{source} +
+                                 " contains a control character, such as a line break inside "
+                                 "the key; put the RunPod API key alone on one line");
+    }
+}
+
 // Reads the RunPod API key from the key file, or else from RUNPOD_API_KEY.
 std::string load_api_key(const run_options& options) {
     if (!options.runpod_api_key_file.empty()) {
@@ -38,22 +64,24 @@ std::string load_api_key(const run_options& options) {
                                      options.runpod_api_key_file.string() + ": " +
                                      text.error().message());
         }
-        while (!text->empty() && std::isspace(static_cast<unsigned char>(text->back()))) {
-            text->pop_back();
-        }
-        if (text->empty()) {
+        // The first line only, as the client reads the file again when it changes.
+        auto key = trim_key(text->substr(0, text->find('\n')));
+        if (key.empty()) {
             throw std::runtime_error("--runpod-api-key-file " +
                                      options.runpod_api_key_file.string() +
                                      " is empty; put the RunPod API key in it");
         }
-        return std::move(*text);
+        check_key_characters(key, "--runpod-api-key-file " + options.runpod_api_key_file.string());
+        return key;
     }
-    const char* key = std::getenv("RUNPOD_API_KEY");
-    if (key == nullptr || *key == '\0') {
+    const char* value = std::getenv("RUNPOD_API_KEY");
+    auto key = trim_key(value == nullptr ? std::string{} : std::string{value});
+    if (key.empty()) {
         throw std::runtime_error(
             "no RunPod API key: set RUNPOD_API_KEY or pass --runpod-api-key-file FILE, or run with "
             "--provider simulated to try the controller against a local RunPod simulator");
     }
+    check_key_characters(key, "RUNPOD_API_KEY");
     return key;
 }
 

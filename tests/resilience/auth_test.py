@@ -7,11 +7,12 @@ file is enough to recover.
 
 import os
 import secrets
+import subprocess
 import time
 import unittest
 
-from harness import (POD_PREFIX, ResilienceTest, hold_for, pod_name_of, replace_file,
-                     session_prefix, write_private)
+from harness import (POD_PREFIX, Controller, ResilienceTest, hold_for, pod_name_of,
+                     replace_file, session_prefix, write_private)
 
 
 def minutes_ago(minutes):
@@ -118,6 +119,33 @@ class BadApiKey(ResilienceTest):
         self.assertEqual(self.simulator.calls("createPod"), creates_before)
         self.assertIn("RunPod API key file changed", controller.log())
         self.assert_invariants(live=list(self.uids))
+
+
+class KeyWithNewline(ResilienceTest):
+    """A key with the trailing newline that `echo` or `kubectl create secret
+    --from-file` leave, from the environment or from a file."""
+
+    def test_env_key_is_trimmed(self):
+        self.start_controller(env_api_key=self.simulator.api_key + "\n")
+        self.write_session("user-a")
+        self.wait_for_running("user-a")
+        self.assert_invariants(live=["user-a"])
+
+    def test_file_key_uses_first_line(self):
+        key_file = os.path.join(self.workdir, "two-lines")
+        write_private(key_file, f"  {self.simulator.api_key}\r\nsecond line\n")
+        self.start_controller(key_file=key_file)
+        self.write_session("user-b")
+        self.wait_for_running("user-b")
+
+    def test_control_character_rejected(self):
+        controller = Controller(self.workdir, self.simulator, self.sessions_dir,
+                                env_api_key="rpa_A\tB", name="controller-tab")
+        result = subprocess.run(controller.arguments, env=controller.env, capture_output=True,
+                                text=True, timeout=30)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("RUNPOD_API_KEY contains a control character", result.stderr)
+        self.assertNotIn("rpa_A", result.stderr)
 
 
 class SecretsNeverLeak(ResilienceTest):

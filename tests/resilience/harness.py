@@ -327,7 +327,8 @@ class Controller:
     """`podsession run --provider runpod` in directory mode, as a child process."""
 
     def __init__(self, workdir, simulator, sessions_dir, key_file=None, flags=None,
-                 extra=(), name="controller"):
+                 extra=(), name="controller", env_api_key=None):
+        """With `env_api_key`, the key comes from RUNPOD_API_KEY instead of a file."""
         self.workdir = workdir
         self.sessions_dir = sessions_dir
         self.log_path = os.path.join(workdir, name + ".log")
@@ -346,6 +347,10 @@ class Controller:
         ]
         self.env = {key: value for key, value in os.environ.items()
                     if key != "RUNPOD_API_KEY"}
+        if env_api_key is not None:
+            option = self.arguments.index("--runpod-api-key-file")
+            del self.arguments[option:option + 2]
+            self.env["RUNPOD_API_KEY"] = env_api_key
         self.process = None
         self.metrics_url = ""
 
