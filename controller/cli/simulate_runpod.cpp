@@ -144,7 +144,8 @@ int run_simulate_runpod(std::span<char* const> args) {
         "ADDR:PORT to listen on; port 0 picks a free port")(
         "api-key-file", options::value(&key_file)->value_name("FILE"),
         "file whose first line is the API key that clients must send; without it a key is "
-        "generated and written to a new private file, whose path is the second line of output")(
+        "generated and written to a new private file, printed as the second line of output "
+        "`api-key-file PATH` and removed when the simulator stops")(
         "boot-seconds", options::value(&boot_seconds)->value_name("SECONDS")->default_value(10),
         "seconds from create to RUNNING, half PROVISIONING and half STARTING")(
         "record",
@@ -264,6 +265,12 @@ int run_simulate_runpod(std::span<char* const> args) {
         }
     });
     io.run();
+    if (!generated_key_file.empty()) {
+        // The key is only good while this process serves it.
+        std::error_code ignored;
+        std::filesystem::remove_all(std::filesystem::path{generated_key_file}.parent_path(),
+                                    ignored);
+    }
     spdlog::info("RunPod simulator stopped");
     return exit_ok;
 }
