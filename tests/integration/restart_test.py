@@ -174,6 +174,25 @@ class RestartAdoption(IntegrationTest):
         self.assertEqual(self.simulator.calls()["createPod"], 1, self.simulator.describe())
         self.assertRegex(controller.log_text(), r"status file lost; taking the UID")
 
+    def test_adopted_pod_outlives_orphan_grace(self):
+        # A pod adopted for a session whose status file was lost belongs to that
+        # session, so the orphan reaper must not terminate it, even past the grace.
+        self.start_simulator()
+        self.sessions.write("one.yml", session_yaml("kappa"))
+        controller = self.start_controller("--orphan-grace", "2s")
+        running = self.wait_for_phase("kappa", "Running")
+        wait_until(lambda: (self.simulator.pods(pod_name_prefix("kappa"))[0].get("runtime") or {})
+                   .get("uptime", 0) >= 3, 20, "a pod older than the grace", self.diagnostics)
+        self.assertEqual(controller.terminate(), 0, controller.log_tail())
+
+        os.remove(self.sessions.status_path("kappa"))
+        controller.start()
+        controller.wait_ready()
+        self.wait_for_resyncs(3)
+        status = self.wait_for_phase("kappa", "Running")
+        self.assertEqual(status["podId"], running["podId"])
+        self.assertEqual(self.simulator.calls()["deletePod"], 0, self.simulator.describe())
+
     def test_lost_token_starts_anew(self):
         # Without the token file no client can use the old pod: the session starts
         # anew, and the old pod is left to the orphan reaper.
