@@ -281,8 +281,8 @@ bool executor::same_pods_as_planned(const record& session) const {
 
     std::size_t current = 0;
     if (named) {
-        current += static_cast<std::size_t>(
-            std::ranges::count_if(*named, [&](const std::string& id) { return pods_.contains(id); }));
+        current += static_cast<std::size_t>(std::ranges::count_if(
+            *named, [&](const std::string& id) { return pods_.contains(id); }));
     }
     if (!own_id.empty() && !is_named(own_id) && pods_.contains(own_id)) {
         current += 1;
@@ -318,16 +318,14 @@ reconcile::fleet_usage executor::count_usage_from_scratch() const {
     return {pods, static_cast<double>(micro_usd) / 1e6};
 }
 
-bool executor::adopt_lost_uid(const record_ptr& session) {
-    const auto& status = session->session.status;
-    if (!list_authoritative_ || session->deleting || !status.pod_id.empty() ||
-        status.create_requested_at || !store_.may_adopt_uid(session->session.metadata)) {
-        return false;
+const crd::observed_pod* executor::find_lost_pod(const record& session) const {
+    const auto& status = session.session.status;
+    if (!list_authoritative_ || session.deleting || !status.pod_id.empty() ||
+        status.create_requested_at || !store_.may_adopt_uid(session.session.metadata)) {
+        return nullptr;
     }
-    // A live pod of ours named for this namespace and name under another UID,
-    // which no session holds: the pod of this session before its status file
-    // was lost. Rare, so a scan of every pod is fine.
-    const auto& metadata = session->session.metadata;
+    // Rare, so a scan of every pod is fine.
+    const auto& metadata = session.session.metadata;
     for (const auto& [id, cached] : pods_) {
         const auto& pod = cached.pod;
         if (pod.status == crd::pod_status::terminated || !pod.session_uid ||
@@ -340,13 +338,21 @@ bool executor::adopt_lost_uid(const record_ptr& session) {
         const bool held = std::ranges::any_of(sessions_, [&](const auto& entry) {
             return entry.second->session.metadata.uid == *pod.session_uid;
         });
-        if (!held && store_.adopt_uid(metadata, *pod.session_uid)) {
-            spdlog::info("adopting the pod of a session whose status was lost session={} pod={}",
-                         session->key, id);
-            return true;
+        if (!held) {
+            return &pod;
         }
     }
-    return false;
+    return nullptr;
+}
+
+bool executor::adopt_lost_uid(const record_ptr& session) {
+    const auto* pod = find_lost_pod(*session);
+    if (pod == nullptr || !store_.adopt_uid(session->session.metadata, *pod->session_uid)) {
+        return false;
+    }
+    spdlog::info("adopting the pod of a session whose status was lost session={} pod={}",
+                 session->key, pod->id);
+    return true;
 }
 
 asio::awaitable<void> executor::process(record_ptr session) {

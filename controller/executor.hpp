@@ -115,6 +115,10 @@ class executor final : public session_sink {
     boost::asio::awaitable<bool> verify(record_ptr session, const reconcile::verify_pod& planned);
     boost::asio::awaitable<bool> release(record_ptr session);
     boost::asio::awaitable<void> list_pods();
+    // Finds the pod a session whose status was lost left behind: a live pod of
+    // ours named for its namespace and name under a UID no session holds.
+    // Null when there is none or the store cannot hand the session that UID.
+    [[nodiscard]] const crd::observed_pod* find_lost_pod(const record& session) const;
     // Gives a session whose status was lost the UID of the pod it left, so it
     // adopts that pod instead of creating a second one.
     bool adopt_lost_uid(const record_ptr& session);

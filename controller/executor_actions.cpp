@@ -512,6 +512,12 @@ asio::awaitable<void> executor::list_pods() {
     std::map<std::string, std::string, std::less<>> claimed;
     for (const auto& [key, session] : sessions_) {
         claimed[session->pod_name] = session->session.metadata.uid;
+        // A session whose status was lost adopts its old pod once its worker
+        // runs, after this plan: that pod is claimed already, or it would be
+        // reaped as an orphan under its user.
+        if (const auto* lost = find_lost_pod(*session)) {
+            claimed[lost->name] = *lost->session_uid;
+        }
     }
     std::vector<crd::observed_pod> all;
     all.reserve(pods_.size());

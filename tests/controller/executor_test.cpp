@@ -429,6 +429,43 @@ TEST_F(executor_test, lost_status_adopts_pod) {
     EXPECT_EQ(status("a").phase, crd::session_phase::running);
 }
 
+TEST_F(executor_test, lost_status_pod_past_grace_kept) {
+    // The session is known before the first list, as after a restart, and its
+    // pod is older than the orphan grace, as pods usually are. The list that
+    // lets the session adopt the pod must not reap it first.
+    const std::string earlier_uid = "feedbeef-0000-4000-8000-000000000001";
+    crd::observed_pod earlier;
+    earlier.id = "podX";
+    earlier.name = reconcile::make_pod_name("default", "apps", "a", earlier_uid);
+    earlier.session_uid = earlier_uid;
+    earlier.status = crd::pod_status::running;
+    earlier.created_at = t0 - std::chrono::hours{3};
+    store.adoptable.insert("apps/a");
+    store.on_adopt = [&](const crd::object_meta&, const std::string& uid) {
+        auto again = make_session("a");
+        again.metadata.uid = uid;
+        controller->upsert(std::move(again));
+    };
+    provider.pods = {{earlier.id, earlier}};
+    // A new controller, as after a restart: the source hands the session over
+    // before it reports synced, and the first list comes after.
+    controller->stop();
+    settle();
+    io.restart();
+    controller = std::make_unique<executor>(io.get_executor(), provider, store, clock, options,
+                                            &observer);
+    boost::asio::co_spawn(io, controller->run(), boost::asio::detached);
+    controller->upsert(make_session("a"));
+    controller->mark_synced();
+    settle();
+
+    EXPECT_EQ(provider.count("terminate"), 0u);
+    EXPECT_EQ(provider.count("create"), 0u);
+    ASSERT_TRUE(store.adopted_uids.contains("apps/a"));
+    EXPECT_EQ(status("a").pod_id, "podX");
+    EXPECT_EQ(status("a").phase, crd::session_phase::running);
+}
+
 TEST_F(executor_test, lost_token_creates_new_pod) {
     crd::observed_pod earlier;
     earlier.id = "podX";
