@@ -1,5 +1,7 @@
 #include "controller/session_files.hpp"
 
+#include <algorithm>
+
 #include "crd/validate.hpp"
 
 namespace podsession::controller {
@@ -24,8 +26,14 @@ session_file decode_session_file(std::string_view text) {
         entry.line = document.result.line;
         const auto& metadata = document.result.metadata;
         // A name that failed validation is left empty by the decoder, so only
-        // valid names become keys.
-        if (!metadata.name.empty()) {
+        // valid names become keys. An invalid namespace leaves the default in
+        // place, and the session must not be taken for default/NAME, where it
+        // would block the session that really has that name.
+        const bool bad_namespace =
+            std::ranges::any_of(document.result.errors, [](const crd::field_error& error) {
+                return error.path == "metadata.namespace";
+            });
+        if (!metadata.name.empty() && !bad_namespace) {
             entry.key = crd::session_key(metadata);
         }
         file.has_unparsable = file.has_unparsable || document.unparsable;

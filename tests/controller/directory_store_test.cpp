@@ -151,6 +151,19 @@ TEST_F(directory_store_test, releases_deleted_session_never_written) {
     EXPECT_FALSE(*release_error) << release_error->message();
 }
 
+TEST(session_files, invalid_namespace_names_no_session) {
+    // With the namespace invalid the decoder keeps `default`; taking the key
+    // default/x from it would block the file that really declares default/x.
+    const auto file = decode_session_file(
+        "apiVersion: podsession.io/v1alpha1\nkind: PodSession\nmetadata:\n  name: x\n"
+        "  namespace: a.b\nspec:\n  image: x\n  gpu: {types: [h100]}\n");
+    ASSERT_EQ(file.entries.size(), 1u);
+    const auto& entry = file.entries[0];
+    EXPECT_TRUE(entry.key.empty());
+    ASSERT_EQ(entry.result.errors.size(), 1u);
+    EXPECT_EQ(entry.result.errors[0].path, "metadata.namespace");
+}
+
 TEST(session_files, rejects_names_too_long_for_file_names) {
     const auto document = [](std::size_t length) {
         std::string name;
