@@ -49,7 +49,8 @@ Admin API for tests (no auth; JSON in and out):
     {"delayMs": N, "delayPathPrefix": P}      delay every API answer (under P) by N ms; 0 stops.
     {"watchList": false}                      reject sendInitialEvents with 422, as a server
                                               without the WatchList feature does.
-    {"gc": false}                             pause the garbage collector (true resumes).
+    {"gc": false}                             pause the garbage collector (true resumes). No
+                                              pass runs after the response, even one already due.
     {"holdWatchEvents": true}                 open watches deliver nothing (a lagging watch
                                               cache); false delivers the held events in order.
     {"bookmarkIntervalSeconds": S}            send BOOKMARK events every S seconds.

@@ -17,6 +17,7 @@ import unittest
 from controller_harness import PODSESSION, ControllerEnvironment, now_rfc3339, session_body
 from fakekube import EXAMPLES, FakeApiServer, podsessions, secrets, wait_until
 
+EVENTS = "/api/v1/namespaces/default/events"
 UNKNOWN_GPU = """
 apiVersion: podsession.io/v1alpha1
 kind: PodSession
@@ -53,6 +54,10 @@ class ControllerKubectlBase:
     def apply(self, *arguments, stdin=None):
         validate = ["--validate=false"] if self.NEEDS_VALIDATE_FALSE else []
         return self.kubectl("apply", *validate, *arguments, stdin=stdin)
+
+    def has_warning_event(self, reason):
+        events = self.server.get(EVENTS).json["items"]
+        return any(event.get("type") == "Warning" and event.get("reason") == reason for event in events)
 
     def test_apply_example_becomes_ready(self):
         self.kubectl("create", "namespace", "apps")
@@ -150,6 +155,10 @@ class ControllerKubectlBase:
         condition = self.env.condition("wrong-gpu", "SpecInvalid")
         self.assertIn('spec.gpu.types[0]: "h900" is not a known GPU type', condition["message"])
         self.assertIn("use an alias (h200, h100", condition["message"])
+        # The controller sends the Event while it writes the status, not before,
+        # so the condition can be stored before the Event is.
+        wait_until(lambda: self.has_warning_event("InvalidSpec"), timeout=30,
+                   message="the InvalidSpec Warning Event")
         events = self.kubectl("get", "events", "--field-selector", "type=Warning")
         self.assertRegex(events.stdout, r"Warning\s+InvalidSpec\s+podsession/wrong-gpu\s+spec.gpu.types")
         described = self.kubectl("describe", "psess", "wrong-gpu")

@@ -40,6 +40,11 @@ class FaultTestBase(unittest.TestCase):
 
 
 class RestartMidCreateTest(FaultTestBase):
+    def status_write_in_flight(self, status_path):
+        """Return whether a status PATCH has reached the fake and has no response yet."""
+        return any(entry["method"] == "PATCH" and entry["path"] == status_path and "code" not in entry
+                   for entry in self.server.requests())
+
     def test_restart_between_create_and_status_adopts_pod(self):
         status_path = podsessions(name="s1", subresource="status")
         # Status writes of s1 take 1.5 s, so the controller can be killed after
@@ -50,6 +55,10 @@ class RestartMidCreateTest(FaultTestBase):
 
         pod = wait_until(lambda: self.env.simulator.pods_of("s1"), timeout=20, interval=0.02,
                          message="RunPod to create the pod")[0]
+        # The simulator can list the pod before the controller reads the create
+        # response and sends the status naming it: wait until that write arrives.
+        wait_until(lambda: self.status_write_in_flight(status_path), timeout=10, interval=0.02,
+                   message="the status write naming the pod to arrive")
         # The status write in flight fails when its delay ends; then the process dies.
         self.server.faults(failWrites={"path": status_path, "method": "PATCH", "code": 500,
                                        "count": 1})

@@ -120,10 +120,19 @@ class LiveController(unittest.TestCase):
                                 capture_output=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
-    def test_gauges_describe_the_sessions(self):
+    def running_sessions_counted(self):
+        """Return the samples of a scrape whose session gauge counts 3 Running, else None."""
         _, exposition = http_get(self.base + "/metrics")
         samples = parse_samples(exposition)
-        self.assertEqual(samples[("podsession_sessions", frozenset({("phase", "Running")}))], 3)
+        if samples.get(("podsession_sessions", frozenset({("phase", "Running")}))) != 3:
+            return None
+        return samples
+
+    def test_gauges_describe_the_sessions(self):
+        # The session gauge is counted after each pod list, and the status files
+        # turn Running in the plans after a list, so the gauge lags them by a list.
+        samples = wait_for(self.running_sessions_counted, 10,
+                           'podsession_sessions{phase="Running"} to reach 3', self.log_path)
         self.assertEqual(samples[("podsession_sessions", frozenset({("phase", "Pending")}))], 0)
         running = sum(value for (name, labels), value in samples.items()
                       if name == "podsession_pods" and ("status", "RUNNING") in labels)

@@ -871,7 +871,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif path == "/_fake/faults" and method == "DELETE":
                 with server.faults.lock:
                     server.faults.reset()
-                server.store.gc_enabled = True
+                server.store.set_gc(True)
                 self.send_json(200, server.faults.snapshot())
             elif path == "/_fake/faults" and method == "POST":
                 self.apply_faults(patching.decode_json(body, "faults"))
@@ -931,8 +931,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 faults.hold_watch_events = bool(request["holdWatchEvents"])
 
         if "gc" in request:
-            store.gc_enabled = bool(request["gc"])
-            store.gc_wakeup.set()
+            store.set_gc(bool(request["gc"]))
         if "bookmarkIntervalSeconds" in request:
             store.bookmark_interval = float(request["bookmarkIntervalSeconds"])
         if request.get("compact"):

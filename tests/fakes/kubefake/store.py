@@ -528,8 +528,18 @@ class Store:
         while not self.stopping.is_set():
             self.gc_wakeup.wait(1.0)
             self.gc_wakeup.clear()
-            if self.gc_enabled and not self.stopping.is_set():
-                self.collect_garbage()
+            # A pass checks the switch under the store lock and keeps the lock
+            # until it ends. set_gc takes the same lock, so no pass runs after a
+            # pause request returns, even one that woke up before it.
+            with self.lock:
+                if self.gc_enabled and not self.stopping.is_set():
+                    self.collect_garbage()
+
+    def set_gc(self, enabled):
+        """Pause (False) or resume (True) the background passes of the garbage collector."""
+        with self.lock:
+            self.gc_enabled = enabled
+        self.gc_wakeup.set()
 
     def _owner(self, reference, namespace):
         """Return the stored owner an ownerReference names, None when absent, or ... when unknown."""
