@@ -57,8 +57,9 @@ class executor_test : public ::testing::Test {
     }
 
     // Replaces the controller with one made from `options`, for tests that
-    // change them.
-    void restart_controller() {
+    // change them or restart. The source hands `sessions` over before it
+    // reports synced, so the first list comes after them.
+    void restart_controller(std::vector<declared_session> sessions = {}) {
         controller->stop();
         settle();
         // The io_context ran out of work, and runs nothing more until restarted.
@@ -66,8 +67,23 @@ class executor_test : public ::testing::Test {
         controller = std::make_unique<executor>(io.get_executor(), provider, store, clock, options,
                                                 &observer);
         boost::asio::co_spawn(io, controller->run(), boost::asio::detached);
+        for (auto& session : sessions) {
+            controller->upsert(std::move(session));
+        }
         controller->mark_synced();
         settle();
+    }
+
+    // Lets the store hand session `name` again under the UID it adopts, as
+    // the directory store does when the status file was lost and the token
+    // file is still there.
+    void readopt_on_request(const std::string& name) {
+        store.adoptable.insert("apps/" + name);
+        store.on_adopt = [this, name](const crd::object_meta&, const std::string& uid) {
+            auto again = make_session(name);
+            again.metadata.uid = uid;
+            controller->upsert(std::move(again));
+        };
     }
 
     // Runs every handler that is ready, until none is. Bounded, so a busy loop
@@ -400,30 +416,31 @@ TEST_F(executor_test, unclaimable_pod_checked_once_per_poll) {
     EXPECT_LE(provider.count("get podX"), gets + 1);
 }
 
-TEST_F(executor_test, lost_status_adopts_pod) {
-    // The session's pod, named and labelled for the UID its lost status held.
+// The pod a session left before its status file was lost: named and
+// labelled for the UID that status held, created at `created_at`.
+crd::observed_pod pod_of_lost_status(crd::timestamp created_at) {
     const std::string earlier_uid = "feedbeef-0000-4000-8000-000000000001";
     crd::observed_pod earlier;
     earlier.id = "podX";
     earlier.name = reconcile::make_pod_name("default", "apps", "a", earlier_uid);
     earlier.session_uid = earlier_uid;
     earlier.status = crd::pod_status::running;
+    earlier.created_at = created_at;
+    return earlier;
+}
+
+TEST_F(executor_test, lost_status_adopts_pod) {
     // Within the orphan grace, as after a quick restart.
-    earlier.created_at = t0;
+    const auto earlier = pod_of_lost_status(t0);
     provider.pods = {{earlier.id, earlier}};
     resync();
 
     // The store minted a new UID and still stores the token.
-    store.adoptable.insert("apps/a");
-    store.on_adopt = [&](const crd::object_meta&, const std::string& uid) {
-        auto again = make_session("a");
-        again.metadata.uid = uid;
-        controller->upsert(std::move(again));
-    };
+    readopt_on_request("a");
     controller->upsert(make_session("a"));
     settle();
     ASSERT_TRUE(store.adopted_uids.contains("apps/a"));
-    EXPECT_EQ(store.adopted_uids.at("apps/a"), earlier_uid);
+    EXPECT_EQ(store.adopted_uids.at("apps/a"), *earlier.session_uid);
     EXPECT_EQ(provider.count("create"), 0u);
     EXPECT_EQ(status("a").pod_id, "podX");
     EXPECT_EQ(status("a").phase, crd::session_phase::running);
@@ -433,31 +450,10 @@ TEST_F(executor_test, lost_status_pod_past_grace_kept) {
     // The session is known before the first list, as after a restart, and its
     // pod is older than the orphan grace, as pods usually are. The list that
     // lets the session adopt the pod must not reap it first.
-    const std::string earlier_uid = "feedbeef-0000-4000-8000-000000000001";
-    crd::observed_pod earlier;
-    earlier.id = "podX";
-    earlier.name = reconcile::make_pod_name("default", "apps", "a", earlier_uid);
-    earlier.session_uid = earlier_uid;
-    earlier.status = crd::pod_status::running;
-    earlier.created_at = t0 - std::chrono::hours{3};
-    store.adoptable.insert("apps/a");
-    store.on_adopt = [&](const crd::object_meta&, const std::string& uid) {
-        auto again = make_session("a");
-        again.metadata.uid = uid;
-        controller->upsert(std::move(again));
-    };
+    const auto earlier = pod_of_lost_status(t0 - std::chrono::hours{3});
     provider.pods = {{earlier.id, earlier}};
-    // A new controller, as after a restart: the source hands the session over
-    // before it reports synced, and the first list comes after.
-    controller->stop();
-    settle();
-    io.restart();
-    controller = std::make_unique<executor>(io.get_executor(), provider, store, clock, options,
-                                            &observer);
-    boost::asio::co_spawn(io, controller->run(), boost::asio::detached);
-    controller->upsert(make_session("a"));
-    controller->mark_synced();
-    settle();
+    readopt_on_request("a");
+    restart_controller({make_session("a")});
 
     EXPECT_EQ(provider.count("terminate"), 0u);
     EXPECT_EQ(provider.count("create"), 0u);
@@ -467,14 +463,8 @@ TEST_F(executor_test, lost_status_pod_past_grace_kept) {
 }
 
 TEST_F(executor_test, lost_token_creates_new_pod) {
-    crd::observed_pod earlier;
-    earlier.id = "podX";
-    earlier.name =
-        reconcile::make_pod_name("default", "apps", "a", "feedbeef-0000-4000-8000-000000000001");
-    earlier.session_uid = "feedbeef-0000-4000-8000-000000000001";
-    earlier.status = crd::pod_status::running;
     // Within the orphan grace, as after a quick restart.
-    earlier.created_at = t0;
+    const auto earlier = pod_of_lost_status(t0);
     provider.pods = {{earlier.id, earlier}};
     resync();
 
