@@ -82,10 +82,12 @@ std::string format_human_duration(std::chrono::milliseconds duration) {
         }
         return text;
     };
+
     const std::int64_t minutes = seconds / 60;
     const std::int64_t hours = minutes / 60;
     const std::int64_t days = hours / 24;
     constexpr std::int64_t days_a_year = 365;
+
     if (seconds < 2 * 60) {
         return std::to_string(seconds) + "s";
     }

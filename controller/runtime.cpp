@@ -64,7 +64,7 @@ std::string load_api_key(const run_options& options) {
                                      options.runpod_api_key_file.string() + ": " +
                                      text.error().message());
         }
-        // The first line only, as the client reads the file again when it changes.
+        // Only the first line counts, as when the client reads the file again after a change.
         auto key = trim_key(text->substr(0, text->find('\n')));
         if (key.empty()) {
             throw std::runtime_error("--runpod-api-key-file " +

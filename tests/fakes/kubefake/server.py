@@ -266,8 +266,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def send_response(self, code, message=None):
-        # The log entry gets its code before the status line is written: a client that
-        # reads the log as soon as its answer arrives must find the code there.
+        # The log entry gets its code before the status line is written, so a
+        # client that reads the log as soon as its response arrives finds it.
         self.status_code = code
         if self.log_entry is not None:
             self.server.requests.set_code(self.log_entry, code)
