@@ -460,7 +460,9 @@ std::optional<crd::status_file> directory_store::read_status_file(
     }
     auto decoded = crd::decode_status_file(*text);
     if (!decoded) {
-        spdlog::error("status file is not valid, ignoring it path={}", log::quote(path.string()));
+        spdlog::error("status file is not valid, ignoring it path={} error={}",
+                      log::quote(path.string()),
+                      log::quote(crd::describe_status_file_error(decoded.error())));
         return std::nullopt;
     }
     return std::move(*decoded);

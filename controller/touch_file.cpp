@@ -6,6 +6,7 @@
 #include <boost/system/errc.hpp>
 
 #include "crd/pod_session.hpp"
+#include "crd/yaml_load.hpp"
 
 namespace podsession::controller {
 namespace {
@@ -204,7 +205,9 @@ boost::system::result<touch_edit> touch_session_text(std::string_view text,
     for (auto& document : documents) {
         YAML::Node root;
         try {
-            root = YAML::Load(join_lines(document.lines));
+            // A document whose aliases expand too far is skipped like one that
+            // does not parse; `touch` reports its file as unreadable.
+            root = crd::load_yaml(join_lines(document.lines));
             if (!declares_session(root, namespace_name, name)) {
                 continue;
             }

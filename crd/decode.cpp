@@ -14,6 +14,7 @@
 #include "crd/status_codec.hpp"
 #include "crd/validate.hpp"
 #include "crd/yaml_json.hpp"
+#include "crd/yaml_load.hpp"
 
 namespace podsession::crd {
 namespace {
@@ -643,7 +644,17 @@ std::vector<file_document> decode_pod_session_file(std::string_view text,
         }
         YAML::Node node;
         try {
-            node = YAML::Load(current);
+            node = load_yaml(current);
+        } catch (const yaml_expansion_error& error) {
+            // Marked unparsable rather than invalid, because the decoder cannot
+            // walk the document to find its name. The file keeps its sessions.
+            document.unparsable = true;
+            document.result.line = document_line;
+            document.result.errors.push_back(
+                {"(document)", "", error.msg,
+                 document_line + (error.mark.is_null() ? 0 : error.mark.line)});
+            documents.push_back(std::move(document));
+            return;
         } catch (const YAML::DeepRecursion& error) {
             document.unparsable = true;
             document.result.line = document_line;

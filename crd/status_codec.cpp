@@ -8,6 +8,7 @@
 
 #include "crd/decode.hpp"
 #include "crd/yaml_json.hpp"
+#include "crd/yaml_load.hpp"
 
 namespace podsession::crd {
 namespace {
@@ -230,7 +231,11 @@ std::string encode_status_file(const object_meta& metadata, const pod_session_st
 boost::system::result<status_file> decode_status_file(std::string_view text) {
     YAML::Node node;
     try {
-        node = YAML::Load(std::string{text});
+        node = load_yaml(text);
+    } catch (const yaml_expansion_error&) {
+        // The controller never writes aliases, so another program wrote this
+        // file. to_json would copy every aliased subtree.
+        return boost::system::errc::make_error_code(boost::system::errc::value_too_large);
     } catch (const YAML::Exception&) {
         return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
     }
@@ -264,6 +269,16 @@ boost::system::result<status_file> decode_status_file(std::string_view text) {
         }
     }
     return result;
+}
+
+std::string describe_status_file_error(const boost::system::error_code& error) {
+    if (error == boost::system::errc::value_too_large) {
+        const yaml_expansion_limits limits;
+        return "anchors and aliases expand it too far (past " + std::to_string(limits.max_nodes) +
+               " nodes or " + std::to_string(limits.max_scalar_bytes) +
+               " bytes of text, or into a cycle), and the controller writes no aliases";
+    }
+    return "not a status file written by the controller";
 }
 
 }  // namespace podsession::crd

@@ -42,8 +42,14 @@ struct status_file {
     std::optional<pod_session_spec> spec;
 };
 
-// Reads a file written by `encode_status_file`. Fails only when the text is not
-// YAML or lacks `metadata.uid`.
+// Reads a file written by `encode_status_file`. Fails with
+// `errc::value_too_large` when its aliases expand past the limits of
+// `load_yaml` (crd/yaml_load.hpp), and with `errc::invalid_argument` when the
+// text is not YAML or lacks `metadata.uid`.
 [[nodiscard]] boost::system::result<status_file> decode_status_file(std::string_view text);
+
+// Describes why decode_status_file failed, for messages that name the file
+// before it.
+[[nodiscard]] std::string describe_status_file_error(const boost::system::error_code& error);
 
 }  // namespace podsession::crd

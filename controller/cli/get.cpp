@@ -78,8 +78,9 @@ std::vector<recorded_session> read_status_files(const fs::path& root,
             }
             auto decoded = crd::decode_status_file(*text);
             if (!decoded) {
-                std::cerr << "podsession get: " << path.string()
-                          << ": not a status file written by the controller; it is skipped\n";
+                std::cerr << "podsession get: " << path.string() << ": "
+                          << crd::describe_status_file_error(decoded.error())
+                          << "; it is skipped\n";
                 failed = true;
                 continue;
             }

@@ -7,6 +7,7 @@
 
 #include "controller/files.hpp"
 #include "controller/kubernetes/base64.hpp"
+#include "crd/yaml_load.hpp"
 #include "net/url.hpp"
 
 namespace podsession::controller::kubernetes {
@@ -184,7 +185,9 @@ connection_config parse_kubeconfig(std::string_view text, const fs::path& path,
     const kubeconfig_reader reader{path};
     YAML::Node root;
     try {
-        root = YAML::Load(std::string{text});
+        root = crd::load_yaml(text);
+    } catch (const crd::yaml_expansion_error& error) {
+        reader.fail(error.msg + " at line " + std::to_string(error.mark.line + 1));
     } catch (const YAML::Exception& error) {
         reader.fail("is not valid YAML: " + error.msg + " at line " +
                     std::to_string(error.mark.line + 1));

@@ -14,6 +14,7 @@
 
 #include "crd/time.hpp"
 #include "crd/yaml_json.hpp"
+#include "crd/yaml_load.hpp"
 
 namespace podsession::providers::simulated {
 
@@ -382,7 +383,9 @@ boost::system::result<fault_plan, std::string> parse_fault_plan(std::string_view
         }
     } else {
         try {
-            document = crd::detail::to_json(YAML::Load(std::string{text}));
+            document = crd::detail::to_json(crd::load_yaml(text));
+        } catch (const crd::yaml_expansion_error& error) {
+            return error.msg + " at line " + std::to_string(error.mark.line + 1);
         } catch (const YAML::Exception& error) {
             return std::string{"not valid YAML: "} + error.what();
         }

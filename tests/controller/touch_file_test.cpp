@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "crd/decode.hpp"
+#include "tests/crd/alias_bomb.hpp"
 
 namespace podsession::controller {
 namespace {
@@ -117,6 +118,31 @@ TEST(touch_file, fails_for_an_unknown_session) {
         std::string{header} + "metadata:\n  name: user-42\n" + std::string{spec};
     EXPECT_FALSE(touch_session_text(text, "default", "user-43", when).has_value());
     EXPECT_FALSE(touch_session_text("{{{ not yaml", "default", "user-42", when).has_value());
+}
+
+TEST(touch_file, skips_alias_bomb_document) {
+    const std::string bomb = testing::alias_bomb_session();
+    const std::string text = bomb + "---\n" + std::string{header} +
+                             "metadata:\n  name: user-42\n  namespace: apps\n" + std::string{spec};
+    const auto start = steady_clock::now();
+    const auto edit = touch_session_text(text, "apps", "user-42", when);
+    ASSERT_TRUE(edit.has_value());
+    EXPECT_TRUE(edit->text.starts_with(bomb));
+    EXPECT_EQ(annotation_of(edit->text, "user-42"), "2026-12-04T20:00:00Z");
+
+    // The bomb declares default/b1, but cannot be read to find that out.
+    const auto missing = touch_session_text(text, "default", "b1", when);
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error(), boost::system::errc::no_such_file_or_directory);
+    EXPECT_LT(steady_clock::now() - start, seconds{2});
+}
+
+TEST(touch_file, touches_a_document_that_uses_aliases) {
+    const std::string text = std::string{header} +
+                             "metadata:\n  name: &name user-42\n  namespace: apps\n  labels: "
+                             "{user: *name}\n" +
+                             std::string{spec};
+    EXPECT_EQ(annotation_of(touched(text), "user-42"), "2026-12-04T20:00:00Z");
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/json/parse.hpp>
 
+#include "tests/crd/alias_bomb.hpp"
+
 namespace podsession::crd {
 namespace {
 
@@ -385,6 +387,39 @@ TEST(decode, splits_documents_and_isolates_a_broken_one) {
     ASSERT_TRUE(documents[2].result.session.has_value());
     EXPECT_EQ(documents[2].result.session->metadata.name, "user-43");
     EXPECT_EQ(documents[2].result.line, 33);
+}
+
+TEST(decode, alias_bomb_is_unparsable) {
+    const std::string text = std::string{valid_session} + "---\n" + testing::alias_bomb_session();
+    const auto documents = decode_text(text);
+    ASSERT_EQ(documents.size(), 2u);
+    EXPECT_TRUE(documents[0].result.session.has_value());
+
+    // Unparsable, so that directory mode keeps the file's sessions as they were.
+    EXPECT_TRUE(documents[1].unparsable);
+    EXPECT_FALSE(documents[1].result.session.has_value());
+    ASSERT_EQ(documents[1].result.errors.size(), 1u);
+    const auto& error = documents[1].result.errors[0];
+    EXPECT_EQ(error.path, "(document)");
+    // The separator is line 28; x4 is the 8th line after it.
+    EXPECT_EQ(error.line, 36);
+    EXPECT_EQ(error.to_string(),
+              "(document): anchors and aliases expand this document to more than 100000 nodes "
+              "(at alias *a3); write the values out instead of repeating them through anchors "
+              "and aliases");
+}
+
+TEST(decode, reads_sessions_that_use_aliases) {
+    const auto documents = decode_text(
+        "apiVersion: podsession.io/v1alpha1\nkind: PodSession\n"
+        "metadata: {name: &name user-42, labels: {user: *name}}\n"
+        "spec:\n  image: &image x:1\n  userId: *image\n  gpu: {types: &types [h100]}\n"
+        "  ports: [{port: 8000}]\n");
+    ASSERT_EQ(documents.size(), 1u);
+    ASSERT_TRUE(documents[0].result.session.has_value())
+        << documents[0].result.errors[0].to_string();
+    EXPECT_EQ(documents[0].result.session->metadata.labels.at("user"), "user-42");
+    EXPECT_EQ(documents[0].result.session->spec.user_id, "x:1");
 }
 
 TEST(decode, rejects_text_that_is_not_a_mapping) {

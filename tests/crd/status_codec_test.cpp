@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <boost/json/serialize.hpp>
+#include <boost/system/errc.hpp>
+
+#include "tests/crd/alias_bomb.hpp"
 
 namespace podsession::crd {
 namespace {
@@ -75,6 +78,37 @@ TEST(status_codec, round_trips_through_the_status_file) {
 TEST(status_codec, rejects_status_files_without_uid) {
     EXPECT_FALSE(decode_status_file("metadata: {name: x}\nstatus: {}\n").has_value());
     EXPECT_FALSE(decode_status_file("{{{").has_value());
+}
+
+TEST(status_codec, rejects_alias_bomb_quickly) {
+    // Converting this to JSON would copy 10^12 scalars, so it must fail before.
+    const std::string text = "metadata: {name: x, uid: 3f1c9e2a-5b7d-4e8f-9a0b-1c2d3e4f5a6b}\n" +
+                             testing::alias_bomb_entries() +
+                             "status: {phase: Running, conditions: *a11}\n";
+    const auto start = std::chrono::steady_clock::now();
+    const auto decoded = decode_status_file(text);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(decoded.has_value());
+    EXPECT_EQ(decoded.error(), boost::system::errc::value_too_large);
+    EXPECT_EQ(describe_status_file_error(decoded.error()),
+              "anchors and aliases expand it too far (past 100000 nodes or 16777216 bytes of "
+              "text, or into a cycle), and the controller writes no aliases");
+    EXPECT_LT(elapsed, seconds{2});
+
+    // yaml-cpp would build a cycle, and the conversion to JSON would recurse
+    // until the stack overflows.
+    const auto cycle = decode_status_file(
+        "metadata: {name: x, uid: 3f1c9e2a-5b7d-4e8f-9a0b-1c2d3e4f5a6b}\n"
+        "status: &s {phase: Running, loop: *s}\n");
+    ASSERT_FALSE(cycle.has_value());
+    EXPECT_EQ(cycle.error(), boost::system::errc::value_too_large);
+
+    // A plain alias is read as before.
+    const auto aliased = decode_status_file(
+        "metadata: {name: &n x, uid: 3f1c9e2a-5b7d-4e8f-9a0b-1c2d3e4f5a6b}\n"
+        "status: {phase: Running, podId: *n}\n");
+    ASSERT_TRUE(aliased.has_value());
+    EXPECT_EQ(aliased->status.pod_id, "x");
 }
 
 TEST(status_codec, formats_usd_as_decimal_strings) {

@@ -43,6 +43,18 @@ BAD_FILES = [
 ]
 
 
+def alias_bomb(name, levels=11):
+    """Returns a session file of under a kilobyte whose anchors each alias the
+    one before ten times: 10^(levels + 1) scalars if every alias were copied.
+    Anchor a4 on line 8 is the first past the limit of 100,000 nodes."""
+    lines = ["apiVersion: podsession.io/v1alpha1", "kind: PodSession",
+             f"metadata: {{name: {name}}}", "x0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, levels + 1):
+        lines.append(f"x{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+    lines.append('spec: {image: "x:1", gpu: {types: [rtx-4090]}, ports: [{port: 8000}]}')
+    return "\n".join(lines) + "\n"
+
+
 class BadInput(IntegrationTest):
     def write_files(self):
         self.sessions.write("good-one.yaml", session_yaml("goodone"))
@@ -183,6 +195,60 @@ class SecretInput(IntegrationTest):
 
 
 
+class AliasBomb(IntegrationTest):
+    """A file whose aliases would expand to 10^12 nodes is rejected like a file
+    that does not parse, and the controller goes on serving every other
+    session. Walking such a file would take hours at full CPU, deaf to
+    SIGTERM, while pods of deleted sessions kept running."""
+
+    def test_controller_rejects_bomb_and_carries_on(self):
+        self.start_simulator()
+        self.sessions.write("keep.yaml", session_yaml("keep"))
+        self.sessions.write("gone.yaml", session_yaml("gone"))
+        controller = self.start_controller()
+        keep_pod = self.wait_for_phase("keep", "Running")["podId"]
+        self.wait_for_phase("gone", "Running")
+
+        # A bomb beside the sessions, and one saved over a live session's file.
+        self.sessions.write("zz-bomb.yaml", alias_bomb("bomb"))
+        self.sessions.write("keep.yaml", alias_bomb("keep"))
+        for filename in ("zz-bomb.yaml", "keep.yaml"):
+            self.wait_for_log(controller, re.escape(self.sessions.file(filename)) +
+                              r":8: \(document\): anchors and aliases expand this document to "
+                              r"more than 100000 nodes \(at alias \*a3\); write the values out")
+
+        # A deleted session's pod is still terminated.
+        self.sessions.remove("gone.yaml")
+        self.wait_for(lambda: self.simulator.pods(pod_name_prefix("gone"))[0]["deleted"],
+                      "the deleted session's pod to be terminated")
+
+        # A new session still gets its pod, even with a bomb where its status
+        # file goes: the controller reads that file for a UID to keep.
+        os.makedirs(os.path.dirname(self.sessions.status_path("fresh")), exist_ok=True)
+        with open(self.sessions.status_path("fresh"), "w", encoding="utf-8") as file:
+            file.write(alias_bomb("fresh").replace(
+                "metadata: {name: fresh}",
+                "metadata: {name: fresh, uid: 3f1c9e2a-5b7d-4e8f-9a0b-1c2d3e4f5a6b}"))
+        self.sessions.write("fresh.yaml", session_yaml("fresh"))
+        self.wait_for_phase("fresh", "Running")
+        self.assertRegex(controller.log_text(),
+                         r"status file is not valid, ignoring it path=\S*fresh\.yaml "
+                         r'error="anchors and aliases expand it too far')
+
+        # The file that turned into a bomb keeps its session, as a file that
+        # does not parse does, and the bomb of its own gets no pod.
+        self.wait_for_resyncs(3)
+        status = self.sessions.status("keep")
+        self.assertEqual((status["phase"], status["podId"]), ("Running", keep_pod),
+                         self.diagnostics())
+        self.assertFalse(self.simulator.pods(pod_name_prefix("keep"))[0]["deleted"])
+        self.assertEqual(self.simulator.pods(pod_name_prefix("bomb")), [])
+        self.assertEqual(self.simulator.calls()["deletePod"], 1)
+
+        self.assertEqual(controller.http_get("/healthz")[0], 200)
+        self.assertEqual(controller.terminate(), 0, controller.log_tail())
+
+
 class InputMessages(IntegrationTest):
     """Offline commands name what is wrong with a file, not only that it failed."""
 
@@ -216,6 +282,39 @@ class InputMessages(IntegrationTest):
         result = self.run_command("validate", fifo)
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn("not a regular file", result.stderr)
+
+    def test_validate_alias_bomb_finishes(self):
+        # Each level refers ten times to the one before, so the last expands to
+        # 10^12 scalars from under a kilobyte of YAML.
+        lines = ["apiVersion: podsession.io/v1alpha1", "kind: PodSession",
+                 "metadata: {name: bomb}", 'x0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+        for level in range(1, 12):
+            lines.append(f"x{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+        self.sessions.write("bomb.yaml", "\n".join(lines) + "\n")
+        result = subprocess.run([PODSESSION, "validate", self.sessions.file("bomb.yaml")],
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(self.sessions.file("bomb.yaml"), result.stderr)
+
+    def test_get_skips_alias_bomb_status_file(self):
+        # Converting this status file to JSON would take gigabytes of memory.
+        status_dir = os.path.join(self.sessions.path, ".status", "default")
+        os.makedirs(status_dir)
+        with open(os.path.join(status_dir, "bomb.yaml"), "w", encoding="utf-8") as file:
+            file.write(alias_bomb("bomb").replace(
+                "metadata: {name: bomb}",
+                "metadata: {name: bomb, uid: 3f1c9e2a-5b7d-4e8f-9a0b-1c2d3e4f5a6b}"))
+        result = subprocess.run([PODSESSION, "get", "-A", "--sessions-dir", self.sessions.path],
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(os.path.join(status_dir, "bomb.yaml") +
+                      ": anchors and aliases expand it too far", result.stderr)
+
+    def test_validate_folder_with_symlink_loop(self):
+        os.symlink("loop.yaml", self.sessions.file("loop.yaml"))
+        result = self.run_command("validate", self.sessions.path)
+        self.assertIn(result.returncode, (0, 1), result.stderr)
+        self.assertNotIn("terminate called", result.stderr)
 
     def test_unknown_option_is_usage_error(self):
         for command in ("run", "touch", "get", "validate", "sign", "verify", "simulate-runpod"):

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "controller/kubernetes/base64.hpp"
+#include "tests/crd/alias_bomb.hpp"
 
 namespace podsession::controller::kubernetes {
 namespace {
@@ -194,6 +195,28 @@ TEST_F(kubeconfig_test, rejects_unusable_clusters) {
         const auto message = error_of(cluster, "    token: t\n");
         EXPECT_NE(message.find(expected), std::string::npos) << message;
     }
+}
+
+TEST_F(kubeconfig_test, rejects_an_alias_bomb) {
+    const auto message = error_of(server, "    token: abc\n", testing::alias_bomb_entries());
+    // x4, the first anchor past the limit, is on line 18 of the text `parse` builds.
+    EXPECT_EQ(message, "kubeconfig " + (folder_ / "config").string() +
+                           ": anchors and aliases expand this document to more than 100000 "
+                           "nodes (at alias *a3); write the values out instead of repeating "
+                           "them through anchors and aliases at line 18");
+}
+
+TEST_F(kubeconfig_test, reads_names_given_through_aliases) {
+    const std::string text =
+        "apiVersion: v1\nkind: Config\n"
+        "clusters:\n- name: &cluster c1\n  cluster: {server: \"https://127.0.0.1:6443\"}\n"
+        "users:\n- name: &user u1\n  user: {token: abc}\n"
+        "contexts:\n- name: ctx\n  context: {cluster: *cluster, user: *user}\n"
+        "current-context: ctx\n";
+    const auto config = parse_kubeconfig(text, folder_ / "config", {});
+    EXPECT_EQ(config.server, "https://127.0.0.1:6443");
+    ASSERT_TRUE(config.token.has_value());
+    EXPECT_EQ(config.token->reveal(), "abc");
 }
 
 TEST_F(kubeconfig_test, rejects_broken_files) {

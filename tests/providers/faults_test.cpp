@@ -14,6 +14,7 @@
 #include "net/client.hpp"
 #include "net/error.hpp"
 #include "providers/simulated/simulator.hpp"
+#include "tests/crd/alias_bomb.hpp"
 #include "tests/net/run_task.hpp"
 
 namespace podsession::providers::simulated {
@@ -75,6 +76,16 @@ rules:
     EXPECT_EQ(rules[3].watched, operation::create_pod);
     EXPECT_EQ(rules[3].pod_status, crd::pod_status::starting);
     EXPECT_EQ(rules[4].balance, balance_effect::terminate);
+}
+
+TEST(fault_plan, rejects_an_alias_bomb) {
+    // Converting the plan to JSON would copy 10^12 scalars.
+    const auto plan = parse_fault_plan("seed: 1\n" + podsession::testing::alias_bomb_entries());
+    ASSERT_FALSE(plan);
+    EXPECT_EQ(plan.error(),
+              "anchors and aliases expand this document to more than 100000 nodes (at alias "
+              "*a3); write the values out instead of repeating them through anchors and aliases "
+              "at line 6");
 }
 
 TEST(fault_plan, rejects_invalid_plans_naming_the_field) {
