@@ -217,6 +217,25 @@ class InputMessages(IntegrationTest):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn("not a regular file", result.stderr)
 
+    def test_validate_alias_bomb_finishes(self):
+        # Each level refers ten times to the one before, so the last expands to
+        # 10^12 scalars from under a kilobyte of YAML.
+        lines = ["apiVersion: podsession.io/v1alpha1", "kind: PodSession",
+                 "metadata: {name: bomb}", 'x0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+        for level in range(1, 12):
+            lines.append(f"x{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+        self.sessions.write("bomb.yaml", "\n".join(lines) + "\n")
+        result = subprocess.run([PODSESSION, "validate", self.sessions.file("bomb.yaml")],
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(self.sessions.file("bomb.yaml"), result.stderr)
+
+    def test_validate_folder_with_symlink_loop(self):
+        os.symlink("loop.yaml", self.sessions.file("loop.yaml"))
+        result = self.run_command("validate", self.sessions.path)
+        self.assertIn(result.returncode, (0, 1), result.stderr)
+        self.assertNotIn("terminate called", result.stderr)
+
     def test_unknown_option_is_usage_error(self):
         for command in ("run", "touch", "get", "validate", "sign", "verify", "simulate-runpod"):
             with self.subTest(command=command):
