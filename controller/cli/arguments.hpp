@@ -25,7 +25,9 @@ struct command_line {
 // the exit status when the command must stop here: exit_ok after printing the
 // help for --help, exit_usage after printing a usage error. Every option is
 // parsed and checked before --help is looked at, so `podsession run FLAGS
-// --help` fails on a misspelt flag.
+// --help` fails on a misspelt flag. Options must be spelt in full, and an
+// option or operand given an empty string is a usage error, never the same
+// as leaving it out.
 std::optional<int> parse_command_line(const command_line& line, std::span<char* const> args,
                                       boost::program_options::variables_map& values);
 

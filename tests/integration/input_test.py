@@ -186,9 +186,17 @@ class SecretInput(IntegrationTest):
 class InputMessages(IntegrationTest):
     """Offline commands name what is wrong with a file, not only that it failed."""
 
-    def run_command(self, *arguments):
+    def run_command(self, *arguments, timeout=30, **options):
         return subprocess.run([PODSESSION, *arguments], capture_output=True, text=True,
-                              timeout=30)
+                              timeout=timeout, **options)
+
+    def assert_usage_error(self, result, command, message=None):
+        """Exit 2, and stderr is `podsession COMMAND: MESSAGE` with the --help pointer."""
+        self.assertEqual(result.returncode, 2, result.stderr)
+        pointer = f"\nRun `podsession {command} --help` for the options.\n"
+        self.assertTrue(result.stderr.endswith(pointer), result.stderr)
+        if message is not None:
+            self.assertEqual(result.stderr, f"podsession {command}: {message}{pointer}")
 
     def test_validate_names_limits_and_causes(self):
         self.sessions.write("large.yaml", "# " + "x" * (4 * 1024 * 1024) + "\n")
@@ -287,6 +295,58 @@ class InputMessages(IntegrationTest):
                       result.stderr)
         self.assertEqual([line.split()[:2] for line in result.stdout.splitlines()],
                          [["NAME", "PHASE"], ["good", "Running"]])
+
+    def test_empty_value_is_usage_error(self):
+        # An unset shell variable gives an empty value, which must not mean
+        # "not given": an empty --runpod-base-url would reach the real RunPod.
+        # --help ends every command once its options are read, so a binary
+        # that accepts the empty value prints its help and starts nothing.
+        directory = self.sessions.path
+        cases = [("run", "runpod-base-url", ["--runpod-base-url", ""]),
+                 ("run", "runpod-api-key-file", ["--runpod-api-key-file", ""]),
+                 ("run", "sessions-dir", ["--sessions-dir", ""]),
+                 ("run", "kubeconfig", ["--kubeconfig", ""]),
+                 ("run", "simulated-state-file", ["--simulated-state-file", ""]),
+                 ("run", "sessions-dir", ["--sessions-dir="]),
+                 ("simulate-runpod", "api-key-file", ["--api-key-file", ""]),
+                 ("simulate-runpod", "rate-limit",
+                  ["--rate-limit", "minute=60/60", "--rate-limit", ""]),
+                 ("get", "sessions-dir", ["--sessions-dir", ""]),
+                 ("get", "namespace", ["--sessions-dir", directory, "-n", ""]),
+                 ("touch", "namespace", ["x", "--sessions-dir", directory, "-n", ""]),
+                 ("touch", "kubeconfig", ["x", "--kubeconfig", ""]),
+                 ("sign", "secret-file", ["/x", "--secret-file", ""])]
+        for command, flag, arguments in cases:
+            with self.subTest(command=command, arguments=arguments):
+                result = self.run_command(command, *arguments, "--help")
+                self.assert_usage_error(
+                    result, command, f"--{flag}: empty value; give a value or leave the flag out")
+                self.assertEqual(result.stdout, "")
+        operand_cases = [("touch", "NAME", ["", "--sessions-dir", directory]),
+                         ("get", "NAME", ["", "--sessions-dir", directory]),
+                         ("validate", "FILE", [directory, ""])]
+        for command, operand, arguments in operand_cases:
+            with self.subTest(command=command, arguments=arguments):
+                result = self.run_command(command, *arguments, "--help")
+                self.assert_usage_error(
+                    result, command, f"empty {operand} argument; give a non-empty {operand}")
+
+    def test_options_are_spelt_in_full(self):
+        # A prefix is rejected, because a flag added later could change what it means.
+        # The operands, which boost keeps as options, are not flags either.
+        directory = self.sessions.path
+        cases = [("get", "--sess", ["--sess", directory]),
+                 ("get", "--all", ["--sessions-dir", directory, "--all"]),
+                 ("run", "--sessions", ["--sessions", directory, "--help"]),
+                 ("get", "--name", ["--sessions-dir", directory, "--name", "x"]),
+                 ("touch", "--name", ["--name", "x", "--sessions-dir", directory]),
+                 ("validate", "--file", ["--file", directory]),
+                 ("sign", "--url", ["--url", "/x", "--secret-env", "HOME"]),
+                 ("verify", "--url", ["--url", "/x", "--secret-env", "HOME"])]
+        for command, flag, arguments in cases:
+            with self.subTest(command=command, arguments=arguments):
+                self.assert_usage_error(self.run_command(command, *arguments), command,
+                                        f"unrecognised option '{flag}'")
 
     def test_version_flag(self):
         result = self.run_command("--version")
