@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,14 +26,26 @@ namespace po = boost::program_options;
 // them. Which one the controller owns depends on what it saw first, which this
 // command cannot know, so a touch goes to all of them. Files that cannot be
 // read or do not parse completely are added to `unreadable`, because they may
-// declare it.
+// declare it; a symbolic link loop is one of those. A folder that cannot be
+// listed sets `list_error`.
 std::vector<fs::path> find_session_files(const fs::path& directory, const std::string& key,
-                                         std::vector<fs::path>& unreadable) {
+                                         std::vector<fs::path>& unreadable,
+                                         std::error_code& list_error) {
     std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator{directory}) {
-        if (is_session_file_name(entry.path()) && entry.is_regular_file()) {
-            files.push_back(entry.path());
+    for (fs::directory_iterator it{directory, list_error}, end; !list_error && it != end;
+         it.increment(list_error)) {
+        if (!is_session_file_name(it->path())) {
+            continue;
         }
+        std::error_code type_error;
+        if (it->is_regular_file(type_error)) {
+            files.push_back(it->path());
+        } else if (type_error && type_error != std::errc::no_such_file_or_directory) {
+            unreadable.push_back(it->path());
+        }
+    }
+    if (list_error) {
+        return {};
     }
     std::ranges::sort(files);
     std::vector<fs::path> declaring;
@@ -220,7 +233,12 @@ int run_touch(std::span<char* const> args) {
         return exit_failure;
     }
     std::vector<fs::path> unreadable;
-    const auto files = find_session_files(directory, key, unreadable);
+    const auto files = find_session_files(directory, key, unreadable, error);
+    if (error) {
+        std::cerr << "podsession touch: cannot list --sessions-dir " << directory.string() << ": "
+                  << error.message() << "\n";
+        return exit_failure;
+    }
     if (files.empty() && !unreadable.empty()) {
         std::cerr << "podsession touch: PodSession " << key << " not found in "
                   << directory.string() << ", but these files cannot be read or do not parse "

@@ -348,6 +348,30 @@ class InputMessages(IntegrationTest):
                 self.assert_usage_error(self.run_command(command, *arguments), command,
                                         f"unrecognised option '{flag}'")
 
+    def test_validate_and_touch_name_a_symlink_loop(self):
+        os.symlink("loop.yaml", self.sessions.file("loop.yaml"))
+        self.sessions.write("good.yaml", session_yaml("good"))
+        result = self.run_command("validate", self.sessions.file("loop.yaml"))
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr,
+                         f"podsession validate: {self.sessions.file('loop.yaml')}: cannot read: "
+                         "Too many levels of symbolic links\n")
+
+        result = self.run_command("validate", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"{self.sessions.file('loop.yaml')}: cannot read: "
+                      "Too many levels of symbolic links", result.stderr)
+        self.assertIn("PodSession default/good is valid", result.stdout)
+
+        # touch lists the same folder: the link is one of the files that may
+        # declare the session, and the good file is still touched.
+        result = self.run_command("touch", "good", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.run_command("touch", "other", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"cannot be read or do not parse and may declare it; check them with "
+                      f"podsession validate: {self.sessions.file('loop.yaml')}", result.stderr)
+
     def test_version_flag(self):
         result = self.run_command("--version")
         self.assertEqual(result.returncode, 0, result.stderr)
