@@ -19,6 +19,11 @@ void setup(std::string_view level);
 // Quotes a field value when it would otherwise not read back as one token.
 [[nodiscard]] std::string quote(std::string_view value);
 
+// Escapes control characters as quote does (\n, \t, \x1b) and leaves the rest
+// as it is. It is for text on a terminal that need not read back as one token,
+// such as a table cell, so that a file name cannot move the cursor or start a line.
+[[nodiscard]] std::string escape_controls(std::string_view text);
+
 // Lets through the first of a run of repeated events and then one per interval,
 // reporting how many were held back, so that a failure repeating every second
 // does not flood the log.
