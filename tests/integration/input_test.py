@@ -198,6 +198,17 @@ class InputMessages(IntegrationTest):
         if message is not None:
             self.assertEqual(result.stderr, f"podsession {command}: {message}{pointer}")
 
+    def write_status(self, namespace, filename, text=None, root=None):
+        """Writes a status file as the controller records one, and returns its path."""
+        folder = os.path.join(root or self.sessions.path, ".status", namespace)
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, filename)
+        name = filename.removesuffix(".yaml")
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text or f"metadata: {{name: {name}, namespace: {namespace}, uid: u-1}}\n"
+                               "status: {phase: Running}\n")
+        return path
+
     def test_validate_names_limits_and_causes(self):
         self.sessions.write("large.yaml", "# " + "x" * (4 * 1024 * 1024) + "\n")
         self.sessions.write("no-spec.yaml", "apiVersion: podsession.io/v1alpha1\n"
@@ -371,6 +382,111 @@ class InputMessages(IntegrationTest):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn(f"cannot be read or do not parse and may declare it; check them with "
                       f"podsession validate: {self.sessions.file('loop.yaml')}", result.stderr)
+
+    def test_get_skips_symlinks(self):
+        # Outside DIR/.status: a status file and a namespace folder that get
+        # must not read through links.
+        outside = os.path.join(self.workdir, "outside")
+        elsewhere = self.write_status("elsewhere", "secret.yaml", root=outside)
+        self.write_status("default", "good.yaml")
+        status_dir = os.path.join(self.sessions.path, ".status")
+        os.symlink(elsewhere, os.path.join(status_dir, "default", "linked.yaml"))
+        os.symlink(os.path.dirname(elsewhere), os.path.join(status_dir, "linkedns"))
+
+        result = self.run_command("get", "--sessions-dir", self.sessions.path, "-A")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual([line.split()[:3] for line in result.stdout.splitlines()],
+                         [["NAMESPACE", "NAME", "PHASE"], ["default", "good", "Running"]])
+        for link in (os.path.join(status_dir, "default", "linked.yaml"),
+                     os.path.join(status_dir, "linkedns")):
+            self.assertIn(f"podsession get: warning: {link}: a symbolic link, which the "
+                          "controller never writes; it is skipped\n", result.stderr)
+
+        result = self.run_command("get", "--sessions-dir", self.sessions.path, "-n", "linkedns")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertIn(f"{os.path.join(status_dir, 'linkedns')}: a symbolic link", result.stderr)
+
+    def test_get_reports_what_it_cannot_read(self):
+        # A .status that is a file: the controller cannot record anything.
+        os.makedirs(os.path.join(self.workdir, "plain"))
+        plain = os.path.join(self.workdir, "plain", ".status")
+        with open(plain, "w", encoding="utf-8") as file:
+            file.write("not a folder\n")
+        for scope in ([], ["-A"]):
+            with self.subTest(scope=scope):
+                result = self.run_command("get", "--sessions-dir", os.path.dirname(plain), *scope)
+                self.assertEqual(result.returncode, 1, result.stderr)
+                self.assertIn(f"podsession get: {plain}: not a directory", result.stderr)
+
+        # A status file that is a folder is not a FIFO.
+        self.write_status("default", "good.yaml")
+        folder = os.path.join(self.sessions.path, ".status", "default", "folder.yaml")
+        os.makedirs(folder)
+        result = self.run_command("get", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"podsession get: {folder}: cannot read: a directory, not a regular file",
+                      result.stderr)
+        self.assertNotIn("FIFO", result.stderr)
+
+        # A namespace folder that cannot be listed. Root can list any folder,
+        # so as root the command runs as uid 65534 (nobody), with the path open to it.
+        locked = os.path.join(self.sessions.path, ".status", "locked")
+        os.makedirs(locked)
+        self.write_status("locked", "hidden.yaml")
+        os.chmod(locked, 0)
+        self.addCleanup(os.chmod, locked, 0o755)
+        options = {}
+        if os.geteuid() == 0:
+            for path in (self.workdir, self.sessions.path):
+                os.chmod(path, 0o755)
+            options = {"user": 65534, "group": 65534, "extra_groups": []}
+        for scope in (["-n", "locked"], ["-A"]):
+            with self.subTest(scope=scope):
+                result = self.run_command("get", "--sessions-dir", self.sessions.path, *scope,
+                                          **options)
+                self.assertEqual(result.returncode, 1, result.stderr)
+                self.assertIn(f"podsession get: {locked}: cannot list: Permission denied",
+                              result.stderr)
+
+    def test_get_escapes_control_characters(self):
+        # A file name or a status field must not move the cursor, colour the
+        # terminal or start a row of its own.
+        self.write_status("default", "evil\x1b[2J.yaml",
+                          'metadata: {name: "evil\\e[2J", namespace: default, uid: u-1}\n'
+                          'status: {phase: Running, gpuType: "RTX\\e[31m",\n'
+                          '  endpoints: [{url: "https://a\\nb\\rc"}]}\n')
+        result = self.run_command("get", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("\x1b", result.stdout)
+        self.assertNotIn("\r", result.stdout)
+        lines = result.stdout.splitlines()
+        self.assertEqual(len(lines), 2, result.stdout)
+        self.assertEqual(lines[1].split()[:5],
+                         ["evil\\x1b[2J", "Running", "RTX\\x1b[31m", "https://a\\nb\\rc",
+                          "<default>"])
+
+        # The same escaping in messages that name such a file.
+        with open(os.path.join(self.sessions.path, ".status", "default", "bad\x07.yaml"), "w",
+                  encoding="utf-8") as file:
+            file.write("metadata: [\n")
+        result = self.run_command("get", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertNotIn("\x07", result.stderr)
+        self.assertIn("bad\\x07.yaml: not a status file", result.stderr)
+
+    def test_get_bad_sessions_dir_message(self):
+        missing = os.path.join(self.workdir, "missing")
+        result = self.run_command("get", "--sessions-dir", missing)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr,
+                         f"podsession get: --sessions-dir {missing}: no such directory; pass the "
+                         "folder of PodSession files that `podsession run --sessions-dir` reads\n")
+        file = self.sessions.file("session.yaml")
+        self.sessions.write("session.yaml", session_yaml("alpha"))
+        result = self.run_command("get", "--sessions-dir", file)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"--sessions-dir {file}: not a directory; pass the folder", result.stderr)
 
     def test_version_flag(self):
         result = self.run_command("--version")
