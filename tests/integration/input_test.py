@@ -488,6 +488,31 @@ class InputMessages(IntegrationTest):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn(f"--sessions-dir {file}: not a directory; pass the folder", result.stderr)
 
+    def test_run_rejects_url_user_info(self):
+        # The URL names a closed loopback port, and it is rejected before any request.
+        password = "pw-SECRET2-never-logged"
+        self.known_secrets.append(password)
+        result = self.run_command(
+            "run", "--sessions-dir", self.sessions.path, "--provider", "runpod",
+            "--runpod-base-url", f"http://user:{password}@127.0.0.1:1", "--listen", "127.0.0.1:0",
+            env={**os.environ, "RUNPOD_API_KEY": "rk-dummy"})
+        # Compared without assertNotIn, whose message would print the password.
+        self.assertFalse(password in result.stderr + result.stdout, "the password was printed")
+        self.assert_usage_error(
+            result, "run",
+            "--runpod-base-url: user info (USER:PASSWORD@) is not allowed in the URL; give the "
+            "API key with --runpod-api-key-file or RUNPOD_API_KEY")
+
+    def test_listen_is_checked_with_the_other_flags(self):
+        # A malformed --listen is a usage error before the simulator starts.
+        for listen in ("127.0.0.1:99999", "127.0.0.1", ":-1", "localhost:80"):
+            with self.subTest(listen=listen):
+                result = self.run_command("run", "--sessions-dir", self.sessions.path,
+                                          "--listen", listen)
+                self.assert_usage_error(result, "run")
+                self.assertIn(f"--listen {listen} is not ADDR:PORT", result.stderr)
+                self.assertNotIn("simulated RunPod", result.stderr)
+
     def test_version_flag(self):
         result = self.run_command("--version")
         self.assertEqual(result.returncode, 0, result.stderr)
