@@ -39,12 +39,22 @@ void append_control_escape(std::string& out, char c) {
 
 }  // namespace
 
-void setup(std::string_view level) {
+std::optional<spdlog::level::level_enum> parse_level(std::string_view level) {
+    // from_str returns `off` for any name it does not know.
     const auto parsed = spdlog::level::from_str(std::string{level});
     if (parsed == spdlog::level::off && level != "off") {
+        return std::nullopt;
+    }
+    return parsed;
+}
+
+void setup(std::string_view level) {
+    const auto found = parse_level(level);
+    if (!found) {
         throw std::invalid_argument("invalid log level \"" + std::string{level} +
                                     "\"; use trace, debug, info, warn or error");
     }
+    const auto parsed = *found;
     auto logger = spdlog::stderr_logger_mt("podsession");
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
     logger->set_level(parsed);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,10 @@
 // (`created pod session=apps/user-42 pod=7h9k2m4n6p`). Values with spaces, quotes
 // or `=` are quoted. Secrets never reach a log call.
 namespace podsession::controller::log {
+
+// Parses a log level name as --log-level takes it: trace, debug, info, warn or
+// error (and spdlog's other names, such as off). Returns nothing for an unknown name.
+[[nodiscard]] std::optional<spdlog::level::level_enum> parse_level(std::string_view level);
 
 // Routes spdlog to stderr with UTC timestamps. `level` is trace, debug, info,
 // warn or error; an unknown name throws std::invalid_argument.

@@ -513,6 +513,39 @@ class InputMessages(IntegrationTest):
                 self.assertIn(f"--listen {listen} is not ADDR:PORT", result.stderr)
                 self.assertNotIn("simulated RunPod", result.stderr)
 
+    def test_simulator_sign_and_verify_errors_point_to_help(self):
+        key_file = os.path.join(self.workdir, "api-key")
+        with open(key_file, "w", encoding="utf-8") as file:
+            file.write("sk-sim\n")
+        simulator = ["simulate-runpod", "--api-key-file", key_file]
+        loopback = ["--listen", "127.0.0.1:0"]
+        cases = [([*simulator, *loopback, "--log-level", "loud"],
+                  "--log-level \"loud\" is not a log level"),
+                 ([*simulator, "--listen", "127.0.0.1"], "--listen \"127.0.0.1\" is not ADDR:PORT"),
+                 ([*simulator, *loopback, "--boot-seconds", "-1"],
+                  "--boot-seconds -1 is out of range"),
+                 ([*simulator, *loopback, "--rate-limit", "x"],
+                  "--rate-limit \"x\" is not NAME=QUOTA"),
+                 ([*simulator, *loopback, "--tls-cert", key_file],
+                  "--tls-cert and --tls-key go together"),
+                 (["sign", "/x"], "missing secret: pass --secret-file FILE"),
+                 (["verify", "/x?exp=1&sig=x"], "missing secret: pass --secret-file FILE"),
+                 (["sign", "/x", "--secret-file", key_file, "--secret-env", "HOME"],
+                  "--secret-file and --secret-env are both given"),
+                 (["sign", "/x", "--secret-file", key_file, "--expires-in", "soon"],
+                  "--expires-in soon: not a duration"),
+                 (["version", "--bogus"], "unrecognised option '--bogus'")]
+        for arguments, message in cases:
+            with self.subTest(arguments=arguments):
+                # A simulator that accepts its flags serves until killed: the
+                # short timeout ends it and fails the test.
+                try:
+                    result = self.run_command(*arguments, timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.fail(f"{arguments} started instead of rejecting its flags")
+                self.assert_usage_error(result, arguments[0])
+                self.assertIn(f"podsession {arguments[0]}: {message}", result.stderr)
+
     def test_version_flag(self):
         result = self.run_command("--version")
         self.assertEqual(result.returncode, 0, result.stderr)
