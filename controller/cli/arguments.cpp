@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "controller/cli/commands.hpp"
+#include "controller/log.hpp"
+#include "crd/validate.hpp"
 
 namespace podsession::controller::cli {
 
@@ -118,6 +120,22 @@ int usage_error(std::string_view command, std::string_view message) {
     std::cerr << "podsession " << command << ": " << message << "\nRun `podsession " << command
               << " --help` for the options.\n";
     return exit_usage;
+}
+
+std::optional<int> check_session_names(std::string_view command,
+                                       const std::optional<std::string>& name,
+                                       const std::optional<std::string>& namespace_name) {
+    if (name && !crd::is_dns1123_subdomain(*name)) {
+        return usage_error(command, "PodSession name \"" + log::escape_controls(*name) +
+                                        "\" is not valid: use lowercase letters, digits, '-' "
+                                        "and '.', as metadata.name does");
+    }
+    if (namespace_name && !crd::is_dns1123_label(*namespace_name)) {
+        return usage_error(command, "--namespace \"" + log::escape_controls(*namespace_name) +
+                                        "\" is not a valid namespace: use 1..63 lowercase "
+                                        "letters, digits and '-'");
+    }
+    return std::nullopt;
 }
 
 }  // namespace podsession::controller::cli

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include <boost/program_options.hpp>
@@ -34,5 +35,13 @@ std::optional<int> parse_command_line(const command_line& line, std::span<char* 
 // Prints a usage error as `podsession COMMAND: MESSAGE` with a pointer to
 // --help, and returns exit_usage.
 int usage_error(std::string_view command, std::string_view message);
+
+// Checks a session name and namespace given on the command line as the
+// controller checks metadata.name and metadata.namespace, so that neither can
+// lead outside a folder or into a request path. Prints a usage error and
+// returns exit_usage for an invalid one.
+std::optional<int> check_session_names(std::string_view command,
+                                       const std::optional<std::string>& name,
+                                       const std::optional<std::string>& namespace_name);
 
 }  // namespace podsession::controller::cli

@@ -244,13 +244,9 @@ int run_get(std::span<char* const> args) {
         name = values["name"].as<std::string>();
     }
     // A slash or a leading dot could lead outside the namespace's folder or to
-    // the controller's temporary files.
-    for (const auto* given : {&name, &namespace_name}) {
-        if (*given && (given->value().empty() || given->value().find('/') != std::string::npos ||
-                       given->value().starts_with('.'))) {
-            return usage_error("get", "\"" + given->value() +
-                                          "\" is not a valid name: use a Kubernetes object name");
-        }
+    // the controller's temporary files; neither is in a valid name.
+    if (const auto stop = check_session_names("get", name, namespace_name)) {
+        return *stop;
     }
 
     const fs::path sessions_dir = values["sessions-dir"].as<std::string>();

@@ -196,23 +196,34 @@ int run_touch(std::span<char* const> args) {
             values)) {
         return *stop;
     }
-    if (!values.count("name") || values.count("sessions-dir") == values.count("kubeconfig")) {
-        return usage_error("touch",
-                           "name the session and pass --sessions-dir DIR or --kubeconfig FILE");
+    if (!values.count("name")) {
+        return usage_error("touch", "name the session: podsession touch NAME");
+    }
+    if (values.count("sessions-dir") && values.count("kubeconfig")) {
+        return usage_error("touch", "pass either --sessions-dir or --kubeconfig, not both");
+    }
+    if (!values.count("sessions-dir") && !values.count("kubeconfig")) {
+        return usage_error("touch", "pass --sessions-dir DIR or --kubeconfig FILE");
+    }
+    if (values.count("context") && !values.count("kubeconfig")) {
+        return usage_error("touch", "--context needs --kubeconfig: it names a kubeconfig context");
     }
     const auto name = values["name"].as<std::string>();
     std::optional<std::string> given_namespace;
     if (values.count("namespace")) {
         given_namespace = values["namespace"].as<std::string>();
     }
+    if (const auto stop = check_session_names("touch", name, given_namespace)) {
+        return *stop;
+    }
 
     auto when = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     if (values.count("time")) {
         const auto parsed = crd::parse_rfc3339(values["time"].as<std::string>());
         if (!parsed) {
-            std::cerr << "podsession touch: --time " << values["time"].as<std::string>()
-                      << " is not an RFC 3339 time such as 2026-12-04T19:37:02Z\n";
-            return exit_usage;
+            return usage_error("touch", "--time " + values["time"].as<std::string>() +
+                                            " is not an RFC 3339 time such as "
+                                            "2026-12-04T19:37:02Z");
         }
         when = *parsed;
     }
@@ -229,7 +240,8 @@ int run_touch(std::span<char* const> args) {
     std::error_code error;
     if (!fs::is_directory(directory, error)) {
         std::cerr << "podsession touch: --sessions-dir " << directory.string()
-                  << " is not a directory\n";
+                  << " is not a directory; pass the folder of PodSession files that "
+                     "`podsession run --sessions-dir` reads\n";
         return exit_failure;
     }
     std::vector<fs::path> unreadable;

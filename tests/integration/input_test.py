@@ -546,6 +546,21 @@ class InputMessages(IntegrationTest):
                 self.assert_usage_error(result, arguments[0])
                 self.assertIn(f"podsession {arguments[0]}: {message}", result.stderr)
 
+    def test_touch_checks_names_and_sources_as_get_does(self):
+        directory = self.sessions.path
+        for command in ("touch", "get"):
+            for arguments in (["../x"], ["x", "-n", "../apps"], ["Upper"]):
+                with self.subTest(command=command, arguments=arguments):
+                    result = self.run_command(command, *arguments, "--sessions-dir", directory)
+                    self.assert_usage_error(result, command)
+                    self.assertRegex(result.stderr, r" is not (a )?valid")
+        result = self.run_command("touch", "x", "--sessions-dir", directory,
+                                  "--kubeconfig", self.sessions.file("kubeconfig"))
+        self.assert_usage_error(result, "touch",
+                                "pass either --sessions-dir or --kubeconfig, not both")
+        result = self.run_command("touch", "x")
+        self.assert_usage_error(result, "touch", "pass --sessions-dir DIR or --kubeconfig FILE")
+
     def test_version_flag(self):
         result = self.run_command("--version")
         self.assertEqual(result.returncode, 0, result.stderr)
