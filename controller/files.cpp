@@ -97,7 +97,11 @@ boost::system::result<std::string> read_file(const std::filesystem::path& path,
     struct ::stat info {};
     if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
         ::close(fd);
-        return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+        // A directory opens for reading too; it gets its own error so that
+        // messages do not call it a FIFO.
+        return boost::system::errc::make_error_code(S_ISDIR(info.st_mode)
+                                                        ? boost::system::errc::is_a_directory
+                                                        : boost::system::errc::invalid_argument);
     }
     std::string content;
     char buffer[65536];
@@ -127,6 +131,9 @@ boost::system::result<std::string> read_file(const std::filesystem::path& path,
 std::string describe_read_error(const boost::system::error_code& error, std::size_t max_bytes) {
     if (error == boost::system::errc::file_too_large) {
         return "the file is larger than the limit of " + std::to_string(max_bytes) + " bytes";
+    }
+    if (error == boost::system::errc::is_a_directory) {
+        return "a directory, not a regular file";
     }
     if (error == boost::system::errc::invalid_argument) {
         return "not a regular file (a FIFO, device or socket); session files must be regular files";

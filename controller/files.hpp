@@ -20,7 +20,9 @@ namespace podsession::controller {
 // The default maximum size of a file for read_file, in bytes.
 inline constexpr std::size_t default_max_file_bytes = 4 * 1024 * 1024;
 
-// Reads a whole file, failing on files larger than `max_bytes`.
+// Reads a whole file, failing on files larger than `max_bytes`, with
+// errc::is_a_directory for a directory and errc::invalid_argument for any
+// other file that is not a regular file.
 [[nodiscard]] boost::system::result<std::string> read_file(
     const std::filesystem::path& path, std::size_t max_bytes = default_max_file_bytes);
 

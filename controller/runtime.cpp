@@ -21,6 +21,7 @@
 #include "controller/kubernetes/cluster_controller.hpp"
 #include "controller/log.hpp"
 #include "controller/metrics.hpp"
+#include "net/url.hpp"
 #include "providers/runpod/client.hpp"
 #include "providers/simulated/simulator.hpp"
 
@@ -213,7 +214,11 @@ int run_controller(const run_options& options) {
             std::min(client.http.read_timeout, options.runpod_request_timeout);
         client.http.connect_timeout =
             std::min(client.http.connect_timeout, options.runpod_request_timeout);
-        spdlog::info("using RunPod url={} key_source={} request_timeout={}", client.base_url,
+        // Logged as parsed, which has no user info or query: a URL that would
+        // carry a key is never written to the log, and make_provider rejects it.
+        const auto origin = net::parse_origin(client.base_url);
+        spdlog::info("using RunPod url={} key_source={} request_timeout={}",
+                     origin ? origin->to_string() : std::string{"<invalid>"},
                      options.runpod_api_key_file.empty() ? "environment" : "file",
                      format_duration(options.runpod_request_timeout));
     }

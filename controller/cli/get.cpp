@@ -17,6 +17,7 @@
 #include "controller/cli/table.hpp"
 #include "controller/duration.hpp"
 #include "controller/files.hpp"
+#include "controller/log.hpp"
 #include "controller/session_files.hpp"
 #include "crd/status_codec.hpp"
 
@@ -43,49 +44,133 @@ struct recorded_session {
     crd::status_file file;
 };
 
+// Returns `path` for a message on a terminal, with control characters escaped,
+// because a file name may contain them.
+std::string shown(const fs::path& path) {
+    return log::escape_controls(path.string());
+}
+
+bool is_not_found(const std::error_code& error) {
+    return error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory;
+}
+
+// Warns of a symbolic link under .status. The controller writes plain folders
+// and files there, so a link was made by someone else and may point anywhere
+// (/etc/passwd). It is skipped, and the warning does not fail the command.
+void warn_symlink(const fs::path& path) {
+    std::cerr << "podsession get: warning: " << shown(path)
+              << ": a symbolic link, which the controller never writes; it is skipped\n";
+}
+
+// Reports a folder or file that cannot be read, and fails the command.
+void report(const fs::path& path, const std::string& problem, bool& failed) {
+    std::cerr << "podsession get: " << shown(path) << ": " << problem << '\n';
+    failed = true;
+}
+
+// Returns the namespace folders to read: the one of `namespace_name`, or every one.
+// A missing .status or namespace folder means no session was recorded there.
+std::vector<fs::path> namespace_folders(const fs::path& root,
+                                        const std::optional<std::string>& namespace_name,
+                                        bool& failed) {
+    std::error_code error;
+    const auto root_type = fs::status(root, error);
+    if (is_not_found(error)) {
+        return {};
+    }
+    if (error) {
+        report(root, "cannot read: " + error.message(), failed);
+        return {};
+    }
+    if (!fs::is_directory(root_type)) {
+        report(root,
+               "not a directory; the controller keeps its status files in this folder, so move "
+               "the file away",
+               failed);
+        return {};
+    }
+    std::vector<fs::path> folders;
+    if (namespace_name) {
+        const auto folder = root / *namespace_name;
+        const auto type = fs::symlink_status(folder, error);
+        if (is_not_found(error)) {
+            return {};
+        }
+        if (error) {
+            report(folder, "cannot read: " + error.message(), failed);
+        } else if (fs::is_symlink(type)) {
+            warn_symlink(folder);
+        } else if (!fs::is_directory(type)) {
+            report(folder, "not a directory; the controller keeps a namespace's status files in it",
+                   failed);
+        } else {
+            folders.push_back(folder);
+        }
+        return folders;
+    }
+    for (fs::directory_iterator it{root, error}, end; !error && it != end; it.increment(error)) {
+        std::error_code type_error;
+        const auto type = it->symlink_status(type_error);
+        if (type_error) {
+            if (!is_not_found(type_error)) {
+                report(it->path(), "cannot read: " + type_error.message(), failed);
+            }
+        } else if (fs::is_symlink(type)) {
+            warn_symlink(it->path());
+        } else if (fs::is_directory(type)) {
+            folders.push_back(it->path());
+        }
+        // Other files, such as the simulator's state file, are not namespaces.
+    }
+    if (error) {
+        report(root, "cannot list: " + error.message(), failed);
+    }
+    return folders;
+}
+
 // Reads every `.status/NAMESPACE/NAME.yaml` of `namespace_name`, or of every
-// namespace when it is unset. Files that cannot be read or decoded are
-// reported on stderr and skipped, and `failed` is set.
+// namespace when it is unset. Folders and files that cannot be read or decoded
+// are reported on stderr and skipped, and `failed` is set.
 std::vector<recorded_session> read_status_files(const fs::path& root,
                                                 const std::optional<std::string>& namespace_name,
                                                 bool& failed) {
     std::vector<recorded_session> sessions;
-    std::error_code error;
-    std::vector<fs::path> namespaces;
-    if (namespace_name) {
-        namespaces.push_back(root / *namespace_name);
-    } else {
-        for (fs::directory_iterator it{root, error}, end; !error && it != end;
-             it.increment(error)) {
-            if (it->is_directory(error)) {
-                namespaces.push_back(it->path());
-            }
-        }
-    }
-    for (const auto& folder : namespaces) {
+    for (const auto& folder : namespace_folders(root, namespace_name, failed)) {
+        std::error_code error;
         for (fs::directory_iterator it{folder, error}, end; !error && it != end;
              it.increment(error)) {
             const auto& path = it->path();
             if (path.extension() != ".yaml" || path.filename().string().starts_with('.')) {
                 continue;
             }
+            std::error_code type_error;
+            const auto type = it->symlink_status(type_error);
+            if (type_error) {
+                if (!is_not_found(type_error)) {
+                    report(path, "cannot read: " + type_error.message(), failed);
+                }
+                continue;
+            }
+            if (fs::is_symlink(type)) {
+                warn_symlink(path);
+                continue;
+            }
             const auto text = read_file(path);
             if (!text) {
-                std::cerr << "podsession get: " << path.string()
-                          << ": cannot read: " << describe_read_error(text.error()) << '\n';
-                failed = true;
+                report(path, "cannot read: " + describe_read_error(text.error()), failed);
                 continue;
             }
             auto decoded = crd::decode_status_file(*text);
             if (!decoded) {
-                std::cerr << "podsession get: " << path.string() << ": "
-                          << crd::describe_status_file_error(decoded.error())
-                          << "; it is skipped\n";
-                failed = true;
+                report(path, crd::describe_status_file_error(decoded.error()) + "; it is skipped",
+                       failed);
                 continue;
             }
             sessions.push_back(
                 {folder.filename().string(), path.stem().string(), std::move(*decoded)});
+        }
+        if (error) {
+            report(folder, "cannot list: " + error.message(), failed);
         }
     }
     std::ranges::sort(sessions, [](const auto& a, const auto& b) {
@@ -160,20 +245,23 @@ int run_get(std::span<char* const> args) {
         name = values["name"].as<std::string>();
     }
     // A slash or a leading dot could lead outside the namespace's folder or to
-    // the controller's temporary files.
-    for (const auto* given : {&name, &namespace_name}) {
-        if (*given && (given->value().empty() || given->value().find('/') != std::string::npos ||
-                       given->value().starts_with('.'))) {
-            return usage_error("get", "\"" + given->value() +
-                                          "\" is not a valid name: use a Kubernetes object name");
-        }
+    // the controller's temporary files; neither is in a valid name.
+    if (const auto stop = check_session_names("get", name, namespace_name)) {
+        return *stop;
     }
 
     const fs::path sessions_dir = values["sessions-dir"].as<std::string>();
     std::error_code error;
     if (!fs::is_directory(sessions_dir, error)) {
-        std::cerr << "podsession get: --sessions-dir " << sessions_dir.string()
-                  << ": not a directory\n";
+        std::string problem = "not a directory";
+        if (is_not_found(error)) {
+            problem = "no such directory";
+        } else if (error) {
+            problem = "cannot read: " + error.message();
+        }
+        std::cerr << "podsession get: --sessions-dir " << shown(sessions_dir) << ": " << problem
+                  << "; pass the folder of PodSession files that `podsession run "
+                     "--sessions-dir` reads\n";
         return exit_failure;
     }
     bool failed = false;
@@ -183,7 +271,7 @@ int run_get(std::span<char* const> args) {
         if (sessions.empty() && !failed) {
             std::cerr << "podsession get: PodSession \"" << *name << "\" not found in "
                       << (all_namespaces ? "any namespace" : "namespace " + *namespace_name)
-                      << " of " << (sessions_dir / status_folder).string()
+                      << " of " << shown(sessions_dir / status_folder)
                       << "; the controller records a session once it has read its file\n";
             return exit_failure;
         }

@@ -10,6 +10,8 @@
 #include "controller/log.hpp"
 #include "controller/runtime.hpp"
 #include "crd/validate.hpp"
+#include "net/server.hpp"
+#include "net/url.hpp"
 
 namespace podsession::controller::cli {
 namespace {
@@ -62,6 +64,29 @@ void read_lease_timing(const po::variables_map& values, run_options& settings) {
         throw std::invalid_argument(
             "--leader-election-lease-duration must be whole seconds: the Lease stores seconds");
     }
+}
+
+// Checks --runpod-base-url. The value stays out of the messages, because a URL
+// that is rejected may carry a key in its user info or its query.
+void check_base_url(const std::string& url) {
+    if (net::parse_origin(url)) {
+        return;
+    }
+    // The authority runs from `//` to the first `/`, `?` or `#`; an `@` in it
+    // ends the user info (RFC 3986).
+    const auto scheme_end = url.find("://");
+    if (scheme_end != std::string::npos) {
+        const auto authority = url.substr(scheme_end + 3, url.find_first_of("/?#", scheme_end + 3) -
+                                                              (scheme_end + 3));
+        if (authority.find('@') != std::string::npos) {
+            throw std::invalid_argument(
+                "--runpod-base-url: user info (USER:PASSWORD@) is not allowed in the URL; "
+                "give the API key with --runpod-api-key-file or RUNPOD_API_KEY");
+        }
+    }
+    throw std::invalid_argument(
+        "--runpod-base-url: not an http:// or https:// URL with a host and without a query or "
+        "fragment, such as https://api.runpod.io");
 }
 
 void read_kubernetes_options(const po::variables_map& values, run_options& settings) {
@@ -179,6 +204,11 @@ int run_run(std::span<char* const> args) {
                 " must be 1..16 lowercase letters or digits, without dashes");
         }
         settings.listen = values["listen"].as<std::string>();
+        if (!net::parse_listen_endpoint(settings.listen)) {
+            throw std::invalid_argument("--listen " + log::quote(settings.listen) +
+                                        " is not ADDR:PORT, [ADDR]:PORT or :PORT with a port of "
+                                        "0..65535, such as :8080 or 127.0.0.1:8080");
+        }
         settings.dry_run = values.count("dry-run") > 0;
         settings.default_idle_ttl = duration_option(values, "default-idle-ttl");
         settings.orphan_grace = duration_option(values, "orphan-grace");
@@ -230,6 +260,7 @@ int run_run(std::span<char* const> args) {
         }
         if (values.count("runpod-base-url")) {
             settings.runpod_base_url = values["runpod-base-url"].as<std::string>();
+            check_base_url(settings.runpod_base_url);
         }
         if (values.count("runpod-ca-file")) {
             settings.runpod_ca_file = values["runpod-ca-file"].as<std::string>();

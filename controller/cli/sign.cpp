@@ -97,10 +97,9 @@ int run_sign(std::span<char* const> args) {
     }
     const auto expires_in = parse_expires_in(values["expires-in"].as<std::string>());
     if (!expires_in) {
-        std::cerr << "podsession sign: --expires-in " << values["expires-in"].as<std::string>()
-                  << ": not a duration; write whole seconds with a unit (90s, 15m, 1h) or a "
-                     "plain number of seconds\n";
-        return exit_usage;
+        return usage_error("sign", "--expires-in " + values["expires-in"].as<std::string>() +
+                                       ": not a duration; write whole seconds with a unit (90s, "
+                                       "15m, 1h) or a plain number of seconds");
     }
     options.expires_in = *expires_in;
     if (values.count("now") != 0) {
@@ -111,6 +110,11 @@ int run_sign(std::span<char* const> args) {
     // Read the secret.
     const auto secret = auth::read_secret(options.secret);
     if (!secret) {
+        // Passing neither flag or both is a usage error. A secret that cannot
+        // be read is not, so it keeps its message without the --help pointer.
+        if (options.secret.file.has_value() == options.secret.env_var.has_value()) {
+            return usage_error("sign", secret.error().message);
+        }
         std::cerr << "podsession sign: " << secret.error().message << '\n';
         return exit_usage;
     }
@@ -125,14 +129,18 @@ int run_sign(std::span<char* const> args) {
         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     const auto expires_at = auth::expiry_after(now, options.expires_in);
     if (!expires_at) {
-        std::cerr << "podsession sign: --expires-in " << options.expires_in.count()
-                  << "s: " << expires_at.error().message() << '\n';
-        return exit_usage;
+        return usage_error("sign", "--expires-in " + std::to_string(options.expires_in.count()) +
+                                       "s: " + expires_at.error().message());
     }
     const auto signed_url = auth::sign_url(options.url, *secret, *expires_at);
     if (!signed_url) {
-        std::cerr << "podsession sign: " << signed_url.error().message() << '\n';
-        return signed_url.error() == auth::errc::crypto_failed ? exit_failure : exit_usage;
+        if (signed_url.error() == auth::errc::crypto_failed) {
+            std::cerr << "podsession sign: " << signed_url.error().message() << '\n';
+            return exit_failure;
+        }
+        // What is left to fail is the URL given: read_secret rejects an empty
+        // secret and expiry_after an expiry out of range.
+        return usage_error("sign", signed_url.error().message());
     }
 
     std::cout << *signed_url << '\n';

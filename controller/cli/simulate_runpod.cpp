@@ -20,6 +20,7 @@
 
 #include "controller/cli/arguments.hpp"
 #include "controller/cli/commands.hpp"
+#include "controller/log.hpp"
 #include "net/server.hpp"
 #include "providers/simulated/simulator.hpp"
 
@@ -173,41 +174,48 @@ int run_simulate_runpod(std::span<char* const> args) {
             args, values)) {
         return *stop;
     }
+    constexpr std::string_view command = "simulate-runpod";
     if (!std::isfinite(boot_seconds) || boot_seconds < 0 || boot_seconds > 86'400) {
-        std::cerr << "podsession simulate-runpod: --boot-seconds " << boot_seconds
-                  << " is out of range 0..86400\n";
-        return exit_usage;
+        std::ostringstream message;
+        message << "--boot-seconds " << boot_seconds << " is out of range 0..86400";
+        return usage_error(command, message.str());
     }
     const auto endpoint = net::parse_listen_endpoint(listen);
     if (!endpoint) {
-        std::cerr << "podsession simulate-runpod: --listen \"" << listen
-                  << "\" is not ADDR:PORT (for example 127.0.0.1:8080 or [::1]:0)\n";
-        return exit_usage;
+        return usage_error(command, "--listen \"" + listen +
+                                        "\" is not ADDR:PORT (for example 127.0.0.1:8080 or "
+                                        "[::1]:0)");
+    }
+    // spdlog reads an unknown name as `off`, which would silence the log.
+    const auto level = log::parse_level(log_level);
+    if (!level) {
+        return usage_error(command, "--log-level \"" + log_level +
+                                        "\" is not a log level; use trace, debug, info, warn or "
+                                        "error");
+    }
+    if (tls_certificate.empty() != tls_key.empty()) {
+        return usage_error(command, "--tls-cert and --tls-key go together; pass both or neither");
+    }
+    std::vector<simulated::rate_limit_policy> rate_limit_policies;
+    try {
+        for (const auto& text : rate_limits) {
+            rate_limit_policies.push_back(parse_rate_limit_option(text));
+        }
+    } catch (const std::invalid_argument& error) {
+        return usage_error(command, error.what());
     }
 
     auto logger = spdlog::stderr_color_mt("simulate-runpod");
     spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(log_level));
+    spdlog::set_level(*level);
 
     simulated::simulator_options settings;
     const auto half_boot = std::chrono::milliseconds{std::llround(boot_seconds * 500)};
     settings.store.schedule = simulated::boot_schedule{half_boot, half_boot};
     settings.record_exchanges = values.count("record") != 0;
     settings.state_file = state_file;
-    if (tls_certificate.empty() != tls_key.empty()) {
-        std::cerr << "podsession simulate-runpod: --tls-cert and --tls-key go together\n";
-        return exit_usage;
-    }
-    try {
-        if (!rate_limits.empty()) {
-            settings.rate_limits.clear();
-            for (const auto& text : rate_limits) {
-                settings.rate_limits.push_back(parse_rate_limit_option(text));
-            }
-        }
-    } catch (const std::invalid_argument& error) {
-        std::cerr << "podsession simulate-runpod: " << error.what() << '\n';
-        return exit_usage;
+    if (!rate_limit_policies.empty()) {
+        settings.rate_limits = std::move(rate_limit_policies);
     }
     if (!tls_certificate.empty()) {
         settings.server.tls = net::server_tls_options{tls_certificate, tls_key};

@@ -3,10 +3,23 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "controller/log.hpp"
+
 namespace podsession::controller::cli {
 
-void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& given_rows) {
     constexpr std::size_t gap = 3;
+    // Cells come from files that anyone may name or write. Escaping them keeps
+    // a newline or an ESC sequence from breaking the table or acting on the terminal.
+    std::vector<std::vector<std::string>> rows;
+    rows.reserve(given_rows.size());
+    for (const auto& row : given_rows) {
+        auto& escaped = rows.emplace_back();
+        escaped.reserve(row.size());
+        for (const auto& cell : row) {
+            escaped.push_back(log::escape_controls(cell));
+        }
+    }
     std::vector<std::size_t> widths;
     for (const auto& row : rows) {
         widths.resize(std::max(widths.size(), row.size()));

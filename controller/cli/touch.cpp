@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,14 +26,26 @@ namespace po = boost::program_options;
 // them. Which one the controller owns depends on what it saw first, which this
 // command cannot know, so a touch goes to all of them. Files that cannot be
 // read or do not parse completely are added to `unreadable`, because they may
-// declare it.
+// declare it; a symbolic link loop is one of those. A folder that cannot be
+// listed sets `list_error`.
 std::vector<fs::path> find_session_files(const fs::path& directory, const std::string& key,
-                                         std::vector<fs::path>& unreadable) {
+                                         std::vector<fs::path>& unreadable,
+                                         std::error_code& list_error) {
     std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator{directory}) {
-        if (is_session_file_name(entry.path()) && entry.is_regular_file()) {
-            files.push_back(entry.path());
+    for (fs::directory_iterator it{directory, list_error}, end; !list_error && it != end;
+         it.increment(list_error)) {
+        if (!is_session_file_name(it->path())) {
+            continue;
         }
+        std::error_code type_error;
+        if (it->is_regular_file(type_error)) {
+            files.push_back(it->path());
+        } else if (type_error && type_error != std::errc::no_such_file_or_directory) {
+            unreadable.push_back(it->path());
+        }
+    }
+    if (list_error) {
+        return {};
     }
     std::ranges::sort(files);
     std::vector<fs::path> declaring;
@@ -183,23 +196,34 @@ int run_touch(std::span<char* const> args) {
             values)) {
         return *stop;
     }
-    if (!values.count("name") || values.count("sessions-dir") == values.count("kubeconfig")) {
-        return usage_error("touch",
-                           "name the session and pass --sessions-dir DIR or --kubeconfig FILE");
+    if (!values.count("name")) {
+        return usage_error("touch", "name the session: podsession touch NAME");
+    }
+    if (values.count("sessions-dir") && values.count("kubeconfig")) {
+        return usage_error("touch", "pass either --sessions-dir or --kubeconfig, not both");
+    }
+    if (!values.count("sessions-dir") && !values.count("kubeconfig")) {
+        return usage_error("touch", "pass --sessions-dir DIR or --kubeconfig FILE");
+    }
+    if (values.count("context") && !values.count("kubeconfig")) {
+        return usage_error("touch", "--context needs --kubeconfig: it names a kubeconfig context");
     }
     const auto name = values["name"].as<std::string>();
     std::optional<std::string> given_namespace;
     if (values.count("namespace")) {
         given_namespace = values["namespace"].as<std::string>();
     }
+    if (const auto stop = check_session_names("touch", name, given_namespace)) {
+        return *stop;
+    }
 
     auto when = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
     if (values.count("time")) {
         const auto parsed = crd::parse_rfc3339(values["time"].as<std::string>());
         if (!parsed) {
-            std::cerr << "podsession touch: --time " << values["time"].as<std::string>()
-                      << " is not an RFC 3339 time such as 2026-12-04T19:37:02Z\n";
-            return exit_usage;
+            return usage_error("touch", "--time " + values["time"].as<std::string>() +
+                                            " is not an RFC 3339 time such as "
+                                            "2026-12-04T19:37:02Z");
         }
         when = *parsed;
     }
@@ -216,11 +240,17 @@ int run_touch(std::span<char* const> args) {
     std::error_code error;
     if (!fs::is_directory(directory, error)) {
         std::cerr << "podsession touch: --sessions-dir " << directory.string()
-                  << " is not a directory\n";
+                  << " is not a directory; pass the folder of PodSession files that "
+                     "`podsession run --sessions-dir` reads\n";
         return exit_failure;
     }
     std::vector<fs::path> unreadable;
-    const auto files = find_session_files(directory, key, unreadable);
+    const auto files = find_session_files(directory, key, unreadable, error);
+    if (error) {
+        std::cerr << "podsession touch: cannot list --sessions-dir " << directory.string() << ": "
+                  << error.message() << "\n";
+        return exit_failure;
+    }
     if (files.empty() && !unreadable.empty()) {
         std::cerr << "podsession touch: PodSession " << key << " not found in "
                   << directory.string() << ", but these files cannot be read or do not parse "

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <boost/program_options.hpp>
@@ -17,27 +19,55 @@ namespace {
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
-// Expands folders into the session files directory mode would read.
-std::vector<fs::path> expand(const std::vector<std::string>& arguments, bool& missing) {
+bool is_not_found(const std::error_code& error) {
+    return error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory;
+}
+
+// Expands folders into the session files directory mode would read. Every
+// check takes an error code: a symbolic link loop or an unreadable folder is
+// reported with its cause and sets `failed`, instead of ending the command.
+std::vector<fs::path> expand(const std::vector<std::string>& arguments, bool& failed) {
     std::vector<fs::path> files;
     for (const auto& argument : arguments) {
         const fs::path path{argument};
         std::error_code error;
-        if (fs::is_directory(path, error)) {
-            std::vector<fs::path> found;
-            for (const auto& entry : fs::directory_iterator{path, error}) {
-                if (is_session_file_name(entry.path()) && entry.is_regular_file()) {
-                    found.push_back(entry.path());
-                }
-            }
-            std::ranges::sort(found);
-            files.insert(files.end(), found.begin(), found.end());
-        } else if (fs::exists(path, error)) {
-            files.push_back(path);
-        } else {
-            std::cerr << "podsession validate: " << argument << ": file not found\n";
-            missing = true;
+        const auto type = fs::status(path, error);
+        if (error) {
+            std::cerr << "podsession validate: " << argument << ": "
+                      << (is_not_found(error) ? "file not found" : "cannot read: " + error.message())
+                      << "\n";
+            failed = true;
+            continue;
         }
+        if (!fs::is_directory(type)) {
+            files.push_back(path);
+            continue;
+        }
+        std::vector<fs::path> found;
+        for (fs::directory_iterator it{path, error}, end; !error && it != end;
+             it.increment(error)) {
+            if (!is_session_file_name(it->path())) {
+                continue;
+            }
+            std::error_code entry_error;
+            if (it->is_regular_file(entry_error)) {
+                found.push_back(it->path());
+            } else if (entry_error && !is_not_found(entry_error)) {
+                // Directory mode skips such a file. A link that points
+                // nowhere is skipped without a message, as directory mode does.
+                std::cerr << "podsession validate: " << it->path().string()
+                          << ": cannot read: " << entry_error.message()
+                          << "; directory mode skips it\n";
+                failed = true;
+            }
+        }
+        if (error) {
+            std::cerr << "podsession validate: " << argument
+                      << ": cannot list the folder: " << error.message() << "\n";
+            failed = true;
+        }
+        std::ranges::sort(found);
+        files.insert(files.end(), found.begin(), found.end());
     }
     return files;
 }

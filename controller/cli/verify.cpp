@@ -76,6 +76,11 @@ int run_verify(std::span<char* const> args) {
     }
     const auto secret = auth::read_secret(location);
     if (!secret) {
+        // Passing neither flag or both is a usage error. A secret that cannot
+        // be read is not, so it keeps its message without the --help pointer.
+        if (location.file.has_value() == location.env_var.has_value()) {
+            return usage_error("verify", secret.error().message);
+        }
         std::cerr << "podsession verify: " << secret.error().message << '\n';
         return exit_usage;
     }

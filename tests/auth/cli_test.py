@@ -133,11 +133,15 @@ class sign_command(command_test):
 
     def test_invalid_url(self):
         secret_file = self.write_secret(SECRET)
-        for url in ("x.test/a", "https://x.test/a?q=%zz", ""):
+        for url in ("x.test/a", "https://x.test/a?q=%zz"):
             with self.subTest(url=url):
                 result = self.run_command("sign", url, "--secret-file", secret_file)
                 self.assertEqual(result.returncode, 2)
                 self.assertIn("invalid URL", result.stderr)
+        # Every command rejects an empty operand before looking at it.
+        result = self.run_command("sign", "", "--secret-file", secret_file)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("empty URL argument", result.stderr)
 
     def test_missing_url(self):
         result = self.run_command("sign", "--secret-file", self.write_secret(SECRET))

@@ -21,5 +21,17 @@ TEST(log_quote, escapes_quotes_and_newlines) {
     EXPECT_EQ(quote("say \"hi\"\nnext"), "\"say \\\"hi\\\"\\nnext\"");
 }
 
+TEST(log_escape_controls, escapes_only_control_characters) {
+    EXPECT_EQ(escape_controls("NVIDIA GeForce \"RTX\" 4090\\"), "NVIDIA GeForce \"RTX\" 4090\\");
+    EXPECT_EQ(escape_controls("a\x1b[31m\nb\tc\r\x7f"), "a\\x1b[31m\\nb\\tc\\r\\x7f");
+}
+
+TEST(log_parse_level, knows_the_levels_of_log_level) {
+    EXPECT_EQ(parse_level("warn"), spdlog::level::warn);
+    EXPECT_EQ(parse_level("off"), spdlog::level::off);
+    EXPECT_EQ(parse_level("loud"), std::nullopt);
+    EXPECT_EQ(parse_level(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace podsession::controller::log

@@ -24,5 +24,15 @@ TEST(table, header_only) {
     EXPECT_EQ(out.str(), "NAME   PHASE\n");
 }
 
+TEST(table, escapes_control_characters_in_cells) {
+    // A cell read from a file must not start a line or send an escape
+    // sequence to the terminal.
+    std::ostringstream out;
+    print_table(out, {{"NAME", "URL"}, {"a\nb", "\x1b[2Jx"}});
+    EXPECT_EQ(out.str(),
+              "NAME   URL\n"
+              "a\\nb   \\x1b[2Jx\n");
+}
+
 }  // namespace
 }  // namespace podsession::controller::cli

@@ -252,9 +252,28 @@ class AliasBomb(IntegrationTest):
 class InputMessages(IntegrationTest):
     """Offline commands name what is wrong with a file, not only that it failed."""
 
-    def run_command(self, *arguments):
+    def run_command(self, *arguments, timeout=30, **options):
         return subprocess.run([PODSESSION, *arguments], capture_output=True, text=True,
-                              timeout=30)
+                              timeout=timeout, **options)
+
+    def assert_usage_error(self, result, command, message=None):
+        """Exit 2, and stderr is `podsession COMMAND: MESSAGE` with the --help pointer."""
+        self.assertEqual(result.returncode, 2, result.stderr)
+        pointer = f"\nRun `podsession {command} --help` for the options.\n"
+        self.assertTrue(result.stderr.endswith(pointer), result.stderr)
+        if message is not None:
+            self.assertEqual(result.stderr, f"podsession {command}: {message}{pointer}")
+
+    def write_status(self, namespace, filename, text=None, root=None):
+        """Writes a status file as the controller records one, and returns its path."""
+        folder = os.path.join(root or self.sessions.path, ".status", namespace)
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, filename)
+        name = filename.removesuffix(".yaml")
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text or f"metadata: {{name: {name}, namespace: {namespace}, uid: u-1}}\n"
+                               "status: {phase: Running}\n")
+        return path
 
     def test_validate_names_limits_and_causes(self):
         self.sessions.write("large.yaml", "# " + "x" * (4 * 1024 * 1024) + "\n")
@@ -367,6 +386,260 @@ class InputMessages(IntegrationTest):
                       result.stderr)
         self.assertEqual([line.split()[:2] for line in result.stdout.splitlines()],
                          [["NAME", "PHASE"], ["good", "Running"]])
+
+    def test_empty_value_is_usage_error(self):
+        # An unset shell variable gives an empty value, which must not mean
+        # "not given": an empty --runpod-base-url would reach the real RunPod.
+        # --help ends every command once its options are read, so a binary
+        # that accepts the empty value prints its help and starts nothing.
+        directory = self.sessions.path
+        cases = [("run", "runpod-base-url", ["--runpod-base-url", ""]),
+                 ("run", "runpod-api-key-file", ["--runpod-api-key-file", ""]),
+                 ("run", "sessions-dir", ["--sessions-dir", ""]),
+                 ("run", "kubeconfig", ["--kubeconfig", ""]),
+                 ("run", "simulated-state-file", ["--simulated-state-file", ""]),
+                 ("run", "sessions-dir", ["--sessions-dir="]),
+                 ("simulate-runpod", "api-key-file", ["--api-key-file", ""]),
+                 ("simulate-runpod", "rate-limit",
+                  ["--rate-limit", "minute=60/60", "--rate-limit", ""]),
+                 ("get", "sessions-dir", ["--sessions-dir", ""]),
+                 ("get", "namespace", ["--sessions-dir", directory, "-n", ""]),
+                 ("touch", "namespace", ["x", "--sessions-dir", directory, "-n", ""]),
+                 ("touch", "kubeconfig", ["x", "--kubeconfig", ""]),
+                 ("sign", "secret-file", ["/x", "--secret-file", ""])]
+        for command, flag, arguments in cases:
+            with self.subTest(command=command, arguments=arguments):
+                result = self.run_command(command, *arguments, "--help")
+                self.assert_usage_error(
+                    result, command, f"--{flag}: empty value; give a value or leave the flag out")
+                self.assertEqual(result.stdout, "")
+        operand_cases = [("touch", "NAME", ["", "--sessions-dir", directory]),
+                         ("get", "NAME", ["", "--sessions-dir", directory]),
+                         ("validate", "FILE", [directory, ""])]
+        for command, operand, arguments in operand_cases:
+            with self.subTest(command=command, arguments=arguments):
+                result = self.run_command(command, *arguments, "--help")
+                self.assert_usage_error(
+                    result, command, f"empty {operand} argument; give a non-empty {operand}")
+
+    def test_options_are_spelt_in_full(self):
+        # A prefix is rejected, because a flag added later could change what it means.
+        # The operands, which boost keeps as options, are not flags either.
+        directory = self.sessions.path
+        cases = [("get", "--sess", ["--sess", directory]),
+                 ("get", "--all", ["--sessions-dir", directory, "--all"]),
+                 ("run", "--sessions", ["--sessions", directory, "--help"]),
+                 ("get", "--name", ["--sessions-dir", directory, "--name", "x"]),
+                 ("touch", "--name", ["--name", "x", "--sessions-dir", directory]),
+                 ("validate", "--file", ["--file", directory]),
+                 ("sign", "--url", ["--url", "/x", "--secret-env", "HOME"]),
+                 ("verify", "--url", ["--url", "/x", "--secret-env", "HOME"])]
+        for command, flag, arguments in cases:
+            with self.subTest(command=command, arguments=arguments):
+                self.assert_usage_error(self.run_command(command, *arguments), command,
+                                        f"unrecognised option '{flag}'")
+
+    def test_validate_and_touch_name_a_symlink_loop(self):
+        os.symlink("loop.yaml", self.sessions.file("loop.yaml"))
+        self.sessions.write("good.yaml", session_yaml("good"))
+        result = self.run_command("validate", self.sessions.file("loop.yaml"))
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr,
+                         f"podsession validate: {self.sessions.file('loop.yaml')}: cannot read: "
+                         "Too many levels of symbolic links\n")
+
+        result = self.run_command("validate", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"{self.sessions.file('loop.yaml')}: cannot read: "
+                      "Too many levels of symbolic links", result.stderr)
+        self.assertIn("PodSession default/good is valid", result.stdout)
+
+        # touch lists the same folder: the link is one of the files that may
+        # declare the session, and the good file is still touched.
+        result = self.run_command("touch", "good", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.run_command("touch", "other", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"cannot be read or do not parse and may declare it; check them with "
+                      f"podsession validate: {self.sessions.file('loop.yaml')}", result.stderr)
+
+    def test_get_skips_symlinks(self):
+        # Outside DIR/.status: a status file and a namespace folder that get
+        # must not read through links.
+        outside = os.path.join(self.workdir, "outside")
+        elsewhere = self.write_status("elsewhere", "secret.yaml", root=outside)
+        self.write_status("default", "good.yaml")
+        status_dir = os.path.join(self.sessions.path, ".status")
+        os.symlink(elsewhere, os.path.join(status_dir, "default", "linked.yaml"))
+        os.symlink(os.path.dirname(elsewhere), os.path.join(status_dir, "linkedns"))
+
+        result = self.run_command("get", "--sessions-dir", self.sessions.path, "-A")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual([line.split()[:3] for line in result.stdout.splitlines()],
+                         [["NAMESPACE", "NAME", "PHASE"], ["default", "good", "Running"]])
+        for link in (os.path.join(status_dir, "default", "linked.yaml"),
+                     os.path.join(status_dir, "linkedns")):
+            self.assertIn(f"podsession get: warning: {link}: a symbolic link, which the "
+                          "controller never writes; it is skipped\n", result.stderr)
+
+        result = self.run_command("get", "--sessions-dir", self.sessions.path, "-n", "linkedns")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertIn(f"{os.path.join(status_dir, 'linkedns')}: a symbolic link", result.stderr)
+
+    def test_get_reports_what_it_cannot_read(self):
+        # A .status that is a file: the controller cannot record anything.
+        os.makedirs(os.path.join(self.workdir, "plain"))
+        plain = os.path.join(self.workdir, "plain", ".status")
+        with open(plain, "w", encoding="utf-8") as file:
+            file.write("not a folder\n")
+        for scope in ([], ["-A"]):
+            with self.subTest(scope=scope):
+                result = self.run_command("get", "--sessions-dir", os.path.dirname(plain), *scope)
+                self.assertEqual(result.returncode, 1, result.stderr)
+                self.assertIn(f"podsession get: {plain}: not a directory", result.stderr)
+
+        # A status file that is a folder is not a FIFO.
+        self.write_status("default", "good.yaml")
+        folder = os.path.join(self.sessions.path, ".status", "default", "folder.yaml")
+        os.makedirs(folder)
+        result = self.run_command("get", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"podsession get: {folder}: cannot read: a directory, not a regular file",
+                      result.stderr)
+        self.assertNotIn("FIFO", result.stderr)
+
+        # A namespace folder that cannot be listed. Root can list any folder,
+        # so as root the command runs as uid 65534 (nobody), with the path open to it.
+        locked = os.path.join(self.sessions.path, ".status", "locked")
+        os.makedirs(locked)
+        self.write_status("locked", "hidden.yaml")
+        os.chmod(locked, 0)
+        self.addCleanup(os.chmod, locked, 0o755)
+        options = {}
+        if os.geteuid() == 0:
+            for path in (self.workdir, self.sessions.path):
+                os.chmod(path, 0o755)
+            options = {"user": 65534, "group": 65534, "extra_groups": []}
+        for scope in (["-n", "locked"], ["-A"]):
+            with self.subTest(scope=scope):
+                result = self.run_command("get", "--sessions-dir", self.sessions.path, *scope,
+                                          **options)
+                self.assertEqual(result.returncode, 1, result.stderr)
+                self.assertIn(f"podsession get: {locked}: cannot list: Permission denied",
+                              result.stderr)
+
+    def test_get_escapes_control_characters(self):
+        # A file name or a status field must not move the cursor, colour the
+        # terminal or start a row of its own.
+        self.write_status("default", "evil\x1b[2J.yaml",
+                          'metadata: {name: "evil\\e[2J", namespace: default, uid: u-1}\n'
+                          'status: {phase: Running, gpuType: "RTX\\e[31m",\n'
+                          '  endpoints: [{url: "https://a\\nb\\rc"}]}\n')
+        result = self.run_command("get", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("\x1b", result.stdout)
+        self.assertNotIn("\r", result.stdout)
+        lines = result.stdout.splitlines()
+        self.assertEqual(len(lines), 2, result.stdout)
+        self.assertEqual(lines[1].split()[:5],
+                         ["evil\\x1b[2J", "Running", "RTX\\x1b[31m", "https://a\\nb\\rc",
+                          "<default>"])
+
+        # The same escaping in messages that name such a file.
+        with open(os.path.join(self.sessions.path, ".status", "default", "bad\x07.yaml"), "w",
+                  encoding="utf-8") as file:
+            file.write("metadata: [\n")
+        result = self.run_command("get", "--sessions-dir", self.sessions.path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertNotIn("\x07", result.stderr)
+        self.assertIn("bad\\x07.yaml: not a status file", result.stderr)
+
+    def test_get_bad_sessions_dir_message(self):
+        missing = os.path.join(self.workdir, "missing")
+        result = self.run_command("get", "--sessions-dir", missing)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr,
+                         f"podsession get: --sessions-dir {missing}: no such directory; pass the "
+                         "folder of PodSession files that `podsession run --sessions-dir` reads\n")
+        file = self.sessions.file("session.yaml")
+        self.sessions.write("session.yaml", session_yaml("alpha"))
+        result = self.run_command("get", "--sessions-dir", file)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"--sessions-dir {file}: not a directory; pass the folder", result.stderr)
+
+    def test_run_rejects_url_user_info(self):
+        # The URL names a closed loopback port, and it is rejected before any request.
+        password = "pw-SECRET2-never-logged"
+        self.known_secrets.append(password)
+        result = self.run_command(
+            "run", "--sessions-dir", self.sessions.path, "--provider", "runpod",
+            "--runpod-base-url", f"http://user:{password}@127.0.0.1:1", "--listen", "127.0.0.1:0",
+            env={**os.environ, "RUNPOD_API_KEY": "rk-dummy"})
+        # Compared without assertNotIn, whose message would print the password.
+        self.assertFalse(password in result.stderr + result.stdout, "the password was printed")
+        self.assert_usage_error(
+            result, "run",
+            "--runpod-base-url: user info (USER:PASSWORD@) is not allowed in the URL; give the "
+            "API key with --runpod-api-key-file or RUNPOD_API_KEY")
+
+    def test_listen_is_checked_with_the_other_flags(self):
+        # A malformed --listen is a usage error before the simulator starts.
+        for listen in ("127.0.0.1:99999", "127.0.0.1", ":-1", "localhost:80"):
+            with self.subTest(listen=listen):
+                result = self.run_command("run", "--sessions-dir", self.sessions.path,
+                                          "--listen", listen)
+                self.assert_usage_error(result, "run")
+                self.assertIn(f"--listen {listen} is not ADDR:PORT", result.stderr)
+                self.assertNotIn("simulated RunPod", result.stderr)
+
+    def test_simulator_sign_and_verify_errors_point_to_help(self):
+        key_file = os.path.join(self.workdir, "api-key")
+        with open(key_file, "w", encoding="utf-8") as file:
+            file.write("sk-sim\n")
+        simulator = ["simulate-runpod", "--api-key-file", key_file]
+        loopback = ["--listen", "127.0.0.1:0"]
+        cases = [([*simulator, *loopback, "--log-level", "loud"],
+                  "--log-level \"loud\" is not a log level"),
+                 ([*simulator, "--listen", "127.0.0.1"], "--listen \"127.0.0.1\" is not ADDR:PORT"),
+                 ([*simulator, *loopback, "--boot-seconds", "-1"],
+                  "--boot-seconds -1 is out of range"),
+                 ([*simulator, *loopback, "--rate-limit", "x"],
+                  "--rate-limit \"x\" is not NAME=QUOTA"),
+                 ([*simulator, *loopback, "--tls-cert", key_file],
+                  "--tls-cert and --tls-key go together"),
+                 (["sign", "/x"], "missing secret: pass --secret-file FILE"),
+                 (["verify", "/x?exp=1&sig=x"], "missing secret: pass --secret-file FILE"),
+                 (["sign", "/x", "--secret-file", key_file, "--secret-env", "HOME"],
+                  "--secret-file and --secret-env are both given"),
+                 (["sign", "/x", "--secret-file", key_file, "--expires-in", "soon"],
+                  "--expires-in soon: not a duration"),
+                 (["version", "--bogus"], "unrecognised option '--bogus'")]
+        for arguments, message in cases:
+            with self.subTest(arguments=arguments):
+                # A simulator that accepts its flags serves until killed: the
+                # short timeout ends it and fails the test.
+                try:
+                    result = self.run_command(*arguments, timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.fail(f"{arguments} started instead of rejecting its flags")
+                self.assert_usage_error(result, arguments[0])
+                self.assertIn(f"podsession {arguments[0]}: {message}", result.stderr)
+
+    def test_touch_checks_names_and_sources_as_get_does(self):
+        directory = self.sessions.path
+        for command in ("touch", "get"):
+            for arguments in (["../x"], ["x", "-n", "../apps"], ["Upper"]):
+                with self.subTest(command=command, arguments=arguments):
+                    result = self.run_command(command, *arguments, "--sessions-dir", directory)
+                    self.assert_usage_error(result, command)
+                    self.assertRegex(result.stderr, r" is not (a )?valid")
+        result = self.run_command("touch", "x", "--sessions-dir", directory,
+                                  "--kubeconfig", self.sessions.file("kubeconfig"))
+        self.assert_usage_error(result, "touch",
+                                "pass either --sessions-dir or --kubeconfig, not both")
+        result = self.run_command("touch", "x")
+        self.assert_usage_error(result, "touch", "pass --sessions-dir DIR or --kubeconfig FILE")
 
     def test_version_flag(self):
         result = self.run_command("--version")
