@@ -239,6 +239,16 @@ int run_controller(const run_options& options) {
     settings.workers = options.workers;
     settings.resync_interval = options.resync_interval;
     settings.poll_interval = options.poll_interval;
+    if (options.create_settle < options.poll_interval) {
+        // A create whose answer was lost is sent again once the settle time
+        // passes without the pod in a list: with no list in between, a pod
+        // that exists is created a second time.
+        spdlog::warn(
+            "--create-settle is shorter than --poll-interval, so a create whose answer was lost "
+            "may make a second pod; make it longer than RunPod's listing lag (default 60s) "
+            "create_settle={} poll_interval={}",
+            format_duration(options.create_settle), format_duration(options.poll_interval));
+    }
 
     system_clock clock;
     metrics_observer observer{registry, options.controller_id};

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import unittest
 
 from harness import PODSESSION, IntegrationTest, condition, pod_name_prefix, session_yaml
@@ -640,6 +641,26 @@ class InputMessages(IntegrationTest):
                                 "pass either --sessions-dir or --kubeconfig, not both")
         result = self.run_command("touch", "x")
         self.assert_usage_error(result, "touch", "pass --sessions-dir DIR or --kubeconfig FILE")
+
+    def test_short_create_settle_warns(self):
+        process = subprocess.Popen(
+            [PODSESSION, "run", "--sessions-dir", self.sessions.path, "--provider", "simulated",
+             "--listen", "127.0.0.1:0", "--create-settle", "0s", "--poll-interval", "1s"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
+        # A hung controller is killed, which ends the reads below.
+        watchdog = threading.Timer(20, process.kill)
+        watchdog.start()
+        try:
+            first_lines = [process.stderr.readline() for _ in range(3)]
+        finally:
+            watchdog.cancel()
+            process.terminate()
+            process.wait(timeout=30)
+            process.stderr.close()
+        warning = [line for line in first_lines if "--create-settle is shorter" in line]
+        self.assertEqual(len(warning), 1, first_lines)
+        self.assertIn("create_settle=0s poll_interval=1s", warning[0])
 
     def test_version_flag(self):
         result = self.run_command("--version")
