@@ -100,6 +100,14 @@ std::optional<int> parse_command_line(const command_line& line, std::span<char* 
             return usage_error(line.command, empty_value_message("--" + name));
         }
         po::notify(values);
+    } catch (const po::too_many_positional_options_error&) {
+        // Boost's own message speaks of "positional options".
+        if (line.operand == nullptr) {
+            return usage_error(line.command,
+                               "unexpected argument: this command takes only options");
+        }
+        const auto operand = upper(line.operand);
+        return usage_error(line.command, "too many arguments: give at most one " + operand);
     } catch (const po::invalid_syntax& error) {
         // `--flag=` gives an empty value as well, which boost words otherwise.
         if (error.kind() == po::invalid_syntax::empty_adjacent_parameter) {

@@ -76,8 +76,8 @@ void check_base_url(const std::string& url) {
     // ends the user info (RFC 3986).
     const auto scheme_end = url.find("://");
     if (scheme_end != std::string::npos) {
-        const auto authority = url.substr(scheme_end + 3, url.find_first_of("/?#", scheme_end + 3) -
-                                                              (scheme_end + 3));
+        const auto authority =
+            url.substr(scheme_end + 3, url.find_first_of("/?#", scheme_end + 3) - (scheme_end + 3));
         if (authority.find('@') != std::string::npos) {
             throw std::invalid_argument(
                 "--runpod-base-url: user info (USER:PASSWORD@) is not allowed in the URL; "
@@ -189,6 +189,16 @@ int run_run(std::span<char* const> args) {
             settings.sessions_dir = values["sessions-dir"].as<std::string>();
         }
         read_kubernetes_options(values, settings);
+        if (!settings.sessions_dir.empty() && !settings.kubeconfig.empty()) {
+            throw std::invalid_argument(
+                "pass either --sessions-dir (directory mode) or --kubeconfig (Kubernetes mode), "
+                "not both");
+        }
+        if (!settings.sessions_dir.empty() && settings.leader_elect) {
+            throw std::invalid_argument(
+                "--leader-elect needs the Kubernetes API for its Lease; it does not work with "
+                "--sessions-dir");
+        }
         const auto provider = values["provider"].as<std::string>();
         if (provider == "runpod") {
             settings.provider = provider_kind::runpod;

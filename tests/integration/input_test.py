@@ -642,6 +642,24 @@ class InputMessages(IntegrationTest):
         result = self.run_command("touch", "x")
         self.assert_usage_error(result, "touch", "pass --sessions-dir DIR or --kubeconfig FILE")
 
+    def test_extra_operand_is_usage_error(self):
+        cases = [(("get", "a", "b", "--sessions-dir", self.sessions.path),
+                  "too many arguments: give at most one NAME"),
+                 (("run", "stray"), "unexpected argument: this command takes only options"),
+                 (("version", "extra"), "unexpected argument: this command takes only options")]
+        for arguments, message in cases:
+            with self.subTest(arguments=arguments):
+                result = self.run_command(*arguments)
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertIn(f"podsession {arguments[0]}: {message}\n", result.stderr)
+
+    def test_run_rejects_both_sources(self):
+        result = self.run_command("run", "--sessions-dir", self.sessions.path,
+                                  "--kubeconfig", self.sessions.file("kubeconfig"))
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("pass either --sessions-dir (directory mode) or --kubeconfig", result.stderr)
+        self.assertIn("Run `podsession run --help` for the options.", result.stderr)
+
     def test_short_create_settle_warns(self):
         process = subprocess.Popen(
             [PODSESSION, "run", "--sessions-dir", self.sessions.path, "--provider", "simulated",
