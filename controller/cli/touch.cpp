@@ -14,10 +14,22 @@
 #include "controller/kubernetes/objects.hpp"
 #include "controller/session_files.hpp"
 #include "controller/touch_file.hpp"
+#include "crd/status_codec.hpp"
 #include "crd/validate.hpp"
 
 namespace podsession::controller::cli {
 namespace {
+
+// Warns when the session has ended: a touch of an Expired or Failed session
+// succeeds but does not bring its pod back, which a caller would not guess.
+void warn_if_ended(const std::string& key, crd::session_phase phase) {
+    if (phase != crd::session_phase::expired && phase != crd::session_phase::failed) {
+        return;
+    }
+    std::cerr << "podsession touch: warning: PodSession " << key << " is " << crd::to_string(phase)
+              << ", and a touch does not bring it back; delete the session and create it again "
+                 "for a new pod\n";
+}
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -127,6 +139,11 @@ int touch_in_cluster(const fs::path& kubeconfig, const std::string& context,
         return exit_failure;
     }
     std::cout << "touched PodSession " << key << " at " << crd::format_rfc3339(when) << "\n";
+    if (const auto* object = outcome->value().if_object()) {
+        if (const auto* status = object->if_contains("status"); status && status->is_object()) {
+            warn_if_ended(key, crd::decode_status(*status).phase);
+        }
+    }
     return exit_ok;
 }
 
@@ -275,6 +292,13 @@ int run_touch(std::span<char* const> args) {
     for (const auto& file : files) {
         if (touch_file_on_disk(file, key, namespace_name, name, when) != exit_ok) {
             status = exit_failure;
+        }
+    }
+    // The status file is the controller's record; without one the session is new.
+    const auto status_path = directory / status_folder / namespace_name / (name + ".yaml");
+    if (const auto text = read_file(status_path)) {
+        if (const auto recorded = crd::decode_status_file(*text)) {
+            warn_if_ended(key, recorded->status.phase);
         }
     }
     return status;

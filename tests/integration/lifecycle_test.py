@@ -206,6 +206,14 @@ class IdleExpiry(IntegrationTest):
         self.assertEqual(self.simulator.calls()["createPod"], 1)
         self.assertEqual(len(self.simulator.pods("psn-")), 1)
 
+        # `podsession touch` says so instead of leaving the caller to wait.
+        result = subprocess.run(
+            [PODSESSION, "touch", "gamma", "--sessions-dir", self.sessions.path],
+            capture_output=True, text=True, timeout=10)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("podsession touch: warning: PodSession default/gamma is Expired, and a "
+                      "touch does not bring it back", result.stderr)
+
 
     # A touch at .950 s: the pod must go within a second of the expiresAt the
     # status shows, not a second after it.

@@ -234,6 +234,16 @@ class TouchCommandTest(unittest.TestCase):
         self.assertEqual(patch["contentType"], "application/merge-patch+json")
         self.assertEqual(patch["params"]["fieldManager"], "podsession-controller")
 
+    def test_expired_session_warns(self):
+        self.server.create(podsessions("apps"), session_body("s2", "apps"))
+        self.server.merge_patch(podsessions("apps", "s2", "status"),
+                                {"status": {"phase": "Expired", "reason": "IdleTimeout"}})
+        result = self.touch("s2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("warning: PodSession apps/s2 is Expired, and a touch does not bring it back",
+                      result.stderr)
+        self.assertEqual(self.touch("s1-absent").returncode, 1)
+
     def test_missing_session_fails(self):
         result = self.touch("absent", "-n", "default")
         self.assertEqual(result.returncode, 1)
