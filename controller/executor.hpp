@@ -115,6 +115,8 @@ class executor final : public session_sink {
     boost::asio::awaitable<bool> verify(record_ptr session, const reconcile::verify_pod& planned);
     boost::asio::awaitable<bool> release(record_ptr session);
     boost::asio::awaitable<void> list_pods();
+    // Terminates the pods of ours that no session claims, once past the grace.
+    boost::asio::awaitable<void> reap_orphans(crd::timestamp now);
     // Finds the pod a session whose status was lost left behind: a live pod of
     // ours named for its namespace and name under a UID no session holds.
     // Null when there is none or the store cannot hand the session that UID.

@@ -508,6 +508,21 @@ asio::awaitable<void> executor::list_pods() {
     }
     observer_->pods_listed(*listed, now);
 
+    // Until the source has listed every session, every pod would look
+    // unclaimed, and a restart would reap the pods of all live sessions.
+    if (store_synced_) {
+        co_await reap_orphans(now);
+    }
+
+    for (const auto& [key, session] : sessions_) {
+        if (needs_plan_after_list(*session)) {
+            enqueue(key);
+        }
+    }
+    count_sessions();
+}
+
+asio::awaitable<void> executor::reap_orphans(crd::timestamp now) {
     // Orphans: pods of ours that no session claims.
     std::map<std::string, std::string, std::less<>> claimed;
     for (const auto& [key, session] : sessions_) {
@@ -535,13 +550,6 @@ asio::awaitable<void> executor::list_pods() {
     for (const auto& planned : orphans.actions) {
         co_await terminate(std::get<reconcile::terminate_pod>(planned));
     }
-
-    for (const auto& [key, session] : sessions_) {
-        if (needs_plan_after_list(*session)) {
-            enqueue(key);
-        }
-    }
-    count_sessions();
 }
 
 }  // namespace podsession::controller
