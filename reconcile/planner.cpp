@@ -463,11 +463,16 @@ class session_planner {
         auto& status = plan_.status;
         if (!status.pod_id.empty()) {
             if (is_confirmed_gone(status.pod_id)) {
-                // The pod went away without the controller: someone terminated it
-                // in the console, or RunPod did when the balance ran out. A new pod
-                // would be a new bill nobody asked for, so the session fails.
-                fail(session_reason::pod_failed, "PodGone",
-                     "pod " + status.pod_id + " was terminated outside the controller");
+                // A pod gone after one of the session's deadlines went for that
+                // deadline: the controller terminated it, and only the status
+                // write that said so failed. Otherwise it went away without the
+                // controller: someone terminated it in the console, or RunPod did
+                // when the balance ran out. A new pod would be a new bill nobody
+                // asked for, so the session fails.
+                if (!check_deadlines()) {
+                    fail(session_reason::pod_failed, "PodGone",
+                         "pod " + status.pod_id + " was terminated outside the controller");
+                }
                 status.terminated_at = now_;
                 status.endpoints.clear();
                 status.cost_per_hour.reset();

@@ -404,6 +404,20 @@ TEST_F(planner, fails_session_whose_pod_vanished) {
     EXPECT_TRUE(plan.actions.empty());
 }
 
+TEST_F(planner, pod_gone_after_deadline_expires) {
+    // The controller terminated the pod at the idle deadline, but the status
+    // write that said so failed: the pod found gone is that expiry, not a pod
+    // lost outside the controller.
+    run_until_ready(t0);
+    pods = {pod("pod1", pod_status::terminated, t0)};
+    const auto plan = run(t0 + hours{2});
+    EXPECT_EQ(plan.status.phase, session_phase::expired);
+    EXPECT_EQ(plan.status.reason, session_reason::idle_timeout);
+    EXPECT_TRUE(plan.status.terminated_at.has_value());
+    EXPECT_TRUE(plan.status.endpoints.empty());
+    EXPECT_TRUE(plan.actions.empty());
+}
+
 TEST_F(planner, refuses_creates_beyond_max_pods) {
     config.max_pods = 2;
     usage.pods = 2;
