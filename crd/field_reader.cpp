@@ -7,22 +7,6 @@
 
 namespace podsession::crd::detail {
 
-std::string escape_controls(std::string_view text) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string escaped;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            escaped += "\\x";
-            escaped += hex[byte >> 4];
-            escaped += hex[byte & 0xf];
-        } else {
-            escaped += c;
-        }
-    }
-    return escaped;
-}
-
 std::string join(std::initializer_list<std::string_view> words) {
     std::string joined;
     for (const auto word : words) {

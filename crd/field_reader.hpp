@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "crd/decode.hpp"
+#include "crd/validate.hpp"
 
 namespace podsession::crd::detail {
 
@@ -27,9 +28,7 @@ constexpr std::size_t max_shown_value = 32;
 // The maximum length of an enum word or GPU type id.
 constexpr std::size_t max_enum_length = 64;
 
-// Escapes control characters (ESC, NUL, newlines) so that a value from a file
-// cannot move the cursor or forge log lines when it is printed.
-std::string escape_controls(std::string_view text);
+using crd::escape_controls;
 
 // Joins words with ", ".
 std::string join(std::initializer_list<std::string_view> words);

@@ -90,4 +90,20 @@ bool is_controller_id(std::string_view text) {
     return !text.empty() && text.size() <= 16 && std::ranges::all_of(text, is_lower_alnum);
 }
 
+std::string escape_controls(std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string escaped;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            escaped += "\\x";
+            escaped += hex[byte >> 4];
+            escaped += hex[byte & 0xf];
+        } else {
+            escaped += c;
+        }
+    }
+    return escaped;
+}
+
 }  // namespace podsession::crd

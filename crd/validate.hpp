@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace podsession::crd {
@@ -32,5 +33,9 @@ namespace podsession::crd {
 // A controller id: 1..16 of [a-z0-9]. Having no dash means no id's pod-name
 // prefix `psn-<id>-` can be a prefix of another id's.
 [[nodiscard]] bool is_controller_id(std::string_view text);
+
+// Escapes control characters (ESC, NUL, newlines) as \xNN, so that text from a
+// file or an annotation cannot move the cursor or forge lines where it is shown.
+[[nodiscard]] std::string escape_controls(std::string_view text);
 
 }  // namespace podsession::crd

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "crd/status_codec.hpp"
+#include "crd/validate.hpp"
 #include "reconcile/conditions.hpp"
 #include "reconcile/pod_name.hpp"
 
@@ -206,7 +207,7 @@ class session_planner {
         const auto touched = crd::parse_rfc3339(raw);
         if (!touched) {
             std::string message = "annotation " + std::string{crd::touch_annotation} + " is \"" +
-                                  raw.substr(0, 64) +
+                                  crd::escape_controls(raw.substr(0, 64)) +
                                   "\", not an RFC 3339 time such as 2026-12-04T19:37:02Z; "
                                   "the last valid touch stands";
             if (!condition_true(condition_touch_invalid)) {

@@ -230,6 +230,17 @@ TEST_F(planner, clamps_future_touch_to_the_time_first_seen) {
     EXPECT_EQ(plan.status.phase, session_phase::expired);
 }
 
+TEST_F(planner, invalid_touch_message_escapes_controls) {
+    // The message goes into a condition and an Event, which tools print raw.
+    run_until_ready(t0);
+    touch("\x1b]0;owned\x07noon");
+    const auto plan = run(t0 + minutes{1});
+    const auto* condition = plan.status.find_condition("TouchInvalid");
+    ASSERT_NE(condition, nullptr);
+    EXPECT_EQ(condition->message.find('\x1b'), std::string::npos);
+    EXPECT_NE(condition->message.find("\\x1b]0;owned\\x07noon"), std::string::npos);
+}
+
 TEST_F(planner, keeps_last_touch_on_invalid_annotation) {
     run_until_ready(t0);
     touch("2026-12-04T12:01:00Z");
