@@ -104,8 +104,8 @@ asio::awaitable<boost::system::result<auth::session_token>> api_store::ensure_to
     for (int attempt = 1; attempt <= max_attempts; ++attempt) {
         auto existing = co_await send_with_retries(get_request(path));
         if (existing) {
-            const auto owner = owning_session_uid(*existing);
-            if (owner && *owner == metadata.uid) {
+            const auto owner = owning_session(*existing);
+            if (owner && owner->uid == metadata.uid) {
                 if (auto token = read_token(*existing)) {
                     co_return std::move(*token);
                 }
@@ -123,11 +123,20 @@ asio::awaitable<boost::system::result<auth::session_token>> api_store::ensure_to
                     where, crd::session_key(metadata));
                 co_return make_error_code(errc::already_exists);
             }
+            if (owner->name != metadata.name) {
+                // The Secret belongs to another live session: deleting it would
+                // take that session's token away.
+                spdlog::error(
+                    "a Secret with the token Secret's name is owned by another PodSession; "
+                    "delete or rename it secret={} session={} owner={}",
+                    where, crd::session_key(metadata), log::quote(owner->name));
+                co_return make_error_code(errc::already_exists);
+            }
 
             // Left by an earlier PodSession of the same name that the garbage
             // collector has not reached yet: its token must not be reused.
             spdlog::info("deleting the token Secret of an earlier session secret={} owner_uid={}",
-                         where, *owner);
+                         where, owner->uid);
             const boost::json::value options{{"kind", "DeleteOptions"},
                                              {"apiVersion", "v1"},
                                              {"preconditions", {{"uid", uid_of(*existing)}}}};

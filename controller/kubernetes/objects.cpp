@@ -197,7 +197,7 @@ boost::json::value make_token_secret(const crd::object_meta& session,
                                {"data", {{token_key, encode_base64(token.reveal())}}}};
 }
 
-std::optional<std::string> owning_session_uid(const boost::json::value& secret) {
+std::optional<session_owner> owning_session(const boost::json::value& secret) {
     const auto* metadata = metadata_of(secret);
     if (metadata == nullptr) {
         return std::nullopt;
@@ -213,7 +213,8 @@ std::optional<std::string> owning_session_uid(const boost::json::value& secret) 
         const auto& fields = owner.get_object();
         if (string_at(&fields, "kind") == crd::kind &&
             string_at(&fields, "apiVersion").starts_with(crd::api_group)) {
-            return string_at(&fields, "uid");
+            return session_owner{std::string{string_at(&fields, "name")},
+                                 std::string{string_at(&fields, "uid")}};
         }
     }
     return std::nullopt;

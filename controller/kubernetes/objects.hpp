@@ -61,8 +61,12 @@ inline constexpr std::string_view token_key = "token";
 [[nodiscard]] boost::json::value make_token_secret(const crd::object_meta& session,
                                                    const auth::session_token& token);
 
-// The UID of the PodSession that controls a Secret, if a PodSession does.
-[[nodiscard]] std::optional<std::string> owning_session_uid(const boost::json::value& secret);
+// The PodSession named as a Secret's owner, if one is.
+struct session_owner {
+    std::string name;
+    std::string uid;
+};
+[[nodiscard]] std::optional<session_owner> owning_session(const boost::json::value& secret);
 
 // The token in a Secret's `data.token`, if it contains a well-formed one (43
 // characters of base64url).

@@ -150,7 +150,10 @@ TEST(objects, token_secret_is_owned_by_session) {
                                  R"("blockOwnerDeletion":true})"));
     EXPECT_EQ(decode_base64(secret.at("data").at("token").as_string()), sample_token.reveal());
 
-    EXPECT_EQ(owning_session_uid(secret), "u-1");
+    const auto session_owner = owning_session(secret);
+    ASSERT_TRUE(session_owner.has_value());
+    EXPECT_EQ(session_owner->name, "user-42");
+    EXPECT_EQ(session_owner->uid, "u-1");
     const auto token = read_token(secret);
     ASSERT_TRUE(token.has_value());
     EXPECT_EQ(token->reveal(), sample_token.reveal());
@@ -160,7 +163,7 @@ TEST(objects, rejects_foreign_or_broken_secrets) {
     const auto user_secret = json::parse(
         R"({"metadata":{"name":"user-42-podsession","ownerReferences":[{"apiVersion":"apps/v1",)"
         R"("kind":"Deployment","uid":"d-1"}]},"data":{"token":"YWJj"}})");
-    EXPECT_FALSE(owning_session_uid(user_secret).has_value());
+    EXPECT_FALSE(owning_session(user_secret).has_value());
     EXPECT_FALSE(read_token(user_secret).has_value());  // "abc" is no token
 
     EXPECT_FALSE(read_token(json::parse(R"({"data":{}})")).has_value());

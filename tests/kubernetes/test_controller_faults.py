@@ -11,7 +11,7 @@ loses its pod (no missed expiry). The faults are the fake API server's switches
 import unittest
 
 from controller_harness import ControllerEnvironment, now_rfc3339, session_body
-from fakekube import FakeApiServer, podsessions, wait_until
+from fakekube import FakeApiServer, podsessions, secrets, wait_until
 
 TTL_SECONDS = 3
 
@@ -195,6 +195,27 @@ class StatusConflictTest(FaultTestBase):
                  if e["path"] == status_path and e["method"] == "PATCH"]
         self.assertEqual(codes[:3], [429, 503, 200])
         self.env.assert_one_pod_ever("s1")
+
+
+class ForeignSecretTest(FaultTestBase):
+    """A Secret with the session's token Secret name, owned by another live PodSession."""
+
+    def test_other_sessions_secret_is_kept(self):
+        controller = self.env.start_controller()
+        other = self.create("other", ttl=600)
+        self.env.wait_for_phase("other", "Running")
+        planted = {"metadata": {"name": "victim-podsession", "ownerReferences": [{
+            "apiVersion": "podsession.io/v1alpha1", "kind": "PodSession", "name": "other",
+            "uid": other["metadata"]["uid"], "controller": True}]},
+            "stringData": {"token": "planted-not-a-token"}}
+        self.assertEqual(self.server.create(secrets(), planted).status, 201)
+
+        self.create("victim", ttl=600)
+        controller.wait_for_log("owned by another PodSession", timeout=20)
+        # The other session's Secret stays, and no pod starts with a token
+        # nobody could read.
+        self.assertEqual(self.server.get(secrets("default", "victim-podsession")).status, 200)
+        self.assertEqual(self.env.simulator.pods_of("victim"), [])
 
 
 if __name__ == "__main__":
