@@ -134,9 +134,11 @@ def pod_name_prefix(name, namespace="default", controller_id="default"):
 class Simulator:
     """`podsession simulate-runpod` as a child process with its own API key."""
 
-    def __init__(self, workdir, boot_seconds=1.0):
+    def __init__(self, workdir, boot_seconds=1.0, extra_arguments=()):
+        """`extra_arguments` go to simulate-runpod, such as --faults FILE."""
         self.workdir = workdir
         self.boot_seconds = boot_seconds
+        self.extra_arguments = list(extra_arguments)
         self.api_key = secrets.token_urlsafe(32)
         self.key_file = os.path.join(workdir, "runpod-api-key")
         with open(os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
@@ -150,7 +152,8 @@ class Simulator:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [PODSESSION, "simulate-runpod", "--listen", "127.0.0.1:0",
-                 "--api-key-file", self.key_file, "--boot-seconds", str(self.boot_seconds)],
+                 "--api-key-file", self.key_file, "--boot-seconds", str(self.boot_seconds),
+                 *self.extra_arguments],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                 preexec_fn=_die_with_parent,
             )

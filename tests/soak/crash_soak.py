@@ -112,7 +112,7 @@ class Soak:
         self.workdir = workdir
         self.sessions_dir = harness.SessionsDir(os.path.join(workdir, "sessions"))
         extra = ["--faults", arguments.faults] if arguments.faults else []
-        self.simulator = soaklib.Simulator(workdir, arguments.boot_seconds, extra)
+        self.simulator = harness.Simulator(workdir, arguments.boot_seconds, extra)
         self.controller = None
         self.sessions = {}  # name -> Session, the latest file written under that name
         self.deleted_names = []

@@ -188,7 +188,7 @@ def fault_plan(seed):
     return labels, {"seed": seed, "rules": [rule for _, rule in rules]}
 
 
-class FaultSimulator(soaklib.Simulator):
+class FaultSimulator(harness.Simulator):
     """The soak's simulator: a fault plan, a rate limit far above the soak's
     requests, and helpers to plant another client's pods and read ours."""
 

@@ -1,14 +1,12 @@
-"""What the crash soak and the fault soak share: the simulator process with
-extra arguments, the session document, the scan of process logs for
-secrets, and the run of a soak with its seed, work folder and exit status."""
+"""What the crash soak and the fault soak share: the session document, the
+scan of process logs for secrets, and the run of a soak with its seed, work
+folder and exit status."""
 
 import os
 import random
 import re
-import selectors
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 
@@ -18,37 +16,6 @@ import harness  # noqa: E402
 
 class Violation(Exception):
     """An invariant that did not hold."""
-
-
-class Simulator(harness.Simulator):
-    """The harness's simulator, started with extra command line arguments such
-    as --faults FILE or --rate-limit."""
-
-    def __init__(self, workdir, boot_seconds, extra_arguments=()):
-        super().__init__(workdir, boot_seconds)
-        self.extra_arguments = list(extra_arguments)
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [harness.PODSESSION, "simulate-runpod", "--listen", "127.0.0.1:0",
-                 "--api-key-file", self.key_file, "--boot-seconds", str(self.boot_seconds),
-                 *self.extra_arguments],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                preexec_fn=harness._die_with_parent)
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            if not selector.select(harness.START_TIMEOUT):
-                self.stop()
-                raise AssertionError(f"simulate-runpod printed no address within "
-                                     f"{harness.START_TIMEOUT} s\n" + self.log_tail())
-        address = self.process.stdout.readline().decode().strip()
-        if not re.fullmatch(r"127\.0\.0\.1:\d+", address):
-            self.stop()
-            raise AssertionError(f"simulate-runpod printed {address!r}, not 127.0.0.1:PORT\n"
-                                 + self.log_tail())
-        self.base_url = "http://" + address
-        return self
 
 
 def session_document(name, ttl, last_touch):
