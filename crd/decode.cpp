@@ -23,23 +23,7 @@ using detail::escape_controls;
 using detail::join;
 using detail::max_enum_length;
 using detail::max_shown_value;
-
-// Names the YAML type of a node without its content, for values that may be
-// secrets.
-std::string_view yaml_type(const YAML::Node& node) {
-    switch (node.Type()) {
-        case YAML::NodeType::Map:
-            return "a mapping";
-        case YAML::NodeType::Sequence:
-            return "a list";
-        case YAML::NodeType::Scalar:
-            return "a scalar";
-        case YAML::NodeType::Null:
-        case YAML::NodeType::Undefined:
-            break;
-    }
-    return "null";
-}
+using detail::yaml_type;
 
 // The variable name of an env entry written as `NAME=value`, when the part
 // before `=` is a valid name; empty otherwise.

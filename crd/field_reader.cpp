@@ -7,6 +7,21 @@
 
 namespace podsession::crd::detail {
 
+std::string_view yaml_type(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Map:
+            return "a mapping";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Scalar:
+            return "a scalar";
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return "null";
+}
+
 std::string join(std::initializer_list<std::string_view> words) {
     std::string joined;
     for (const auto word : words) {
@@ -36,16 +51,8 @@ int field_reader::line_of(const YAML::Node& node) const {
 }
 
 std::string field_reader::describe(const YAML::Node& node) {
-    switch (node.Type()) {
-        case YAML::NodeType::Map:
-            return "a mapping";
-        case YAML::NodeType::Sequence:
-            return "a list";
-        case YAML::NodeType::Null:
-        case YAML::NodeType::Undefined:
-            return "null";
-        case YAML::NodeType::Scalar:
-            break;
+    if (!node.IsScalar()) {
+        return std::string{yaml_type(node)};
     }
     const std::string& scalar = node.Scalar();
     std::string text = escape_controls(std::string_view{scalar}.substr(0, max_shown_value));

@@ -30,6 +30,10 @@ constexpr std::size_t max_enum_length = 64;
 
 using crd::escape_controls;
 
+// Names the YAML type of a node ("a mapping", "a list", "a scalar", "null")
+// without its content, for values that may be secrets.
+std::string_view yaml_type(const YAML::Node& node);
+
 // Joins words with ", ".
 std::string join(std::initializer_list<std::string_view> words);
 
