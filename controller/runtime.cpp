@@ -240,8 +240,8 @@ int run_controller(const run_options& options) {
     settings.resync_interval = options.resync_interval;
     settings.poll_interval = options.poll_interval;
     if (options.create_settle < options.poll_interval) {
-        // A create whose answer was lost is sent again once the settle time
-        // passes without the pod in a list: with no list in between, a pod
+        // A create whose response was lost is sent again once the settle time
+        // passes without the pod in a list. With no list in between, a pod
         // that exists is created a second time.
         spdlog::warn(
             "--create-settle is shorter than --poll-interval, so a create whose answer was lost "

@@ -38,7 +38,7 @@ namespace po = boost::program_options;
 // them. Which one the controller owns depends on what it saw first, which this
 // command cannot know, so a touch goes to all of them. Files that cannot be
 // read or do not parse completely are added to `unreadable`, because they may
-// declare it; a symbolic link loop is one of those. A folder that cannot be
+// declare it. A symbolic link loop is one of those. A folder that cannot be
 // listed sets `list_error`.
 std::vector<fs::path> find_session_files(const fs::path& directory, const std::string& key,
                                          std::vector<fs::path>& unreadable,

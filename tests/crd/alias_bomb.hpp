@@ -8,8 +8,8 @@ namespace podsession::testing {
 
 // Top-level mapping entries `x0: &a0 [x, ...]`, `x1: &a1 [*a0, ...]`, ... up to
 // `levels`, one per line. Anchor aN expands to (10^(N+2) - 1) / 9 nodes, so a3
-// expands to 11,111 and a4 to 111,111, past the default limit of 100,000; at 11 levels
-// the last anchor expands to about 10^12 nodes from under a kilobyte of text.
+// expands to 11,111 and a4 to 111,111, past the default limit of 100,000. At 11
+// levels the last anchor expands to about 10^12 nodes from under a kilobyte of text.
 inline std::string alias_bomb_entries(int levels = 11) {
     std::string text = "x0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
     for (int level = 1; level <= levels; ++level) {

@@ -206,7 +206,7 @@ class IdleExpiry(IntegrationTest):
         self.assertEqual(self.simulator.calls()["createPod"], 1)
         self.assertEqual(len(self.simulator.pods("psn-")), 1)
 
-        # `podsession touch` says so instead of leaving the caller to wait.
+        # `podsession touch` warns about it instead of leaving the caller to wait.
         result = subprocess.run(
             [PODSESSION, "touch", "gamma", "--sessions-dir", self.sessions.path],
             capture_output=True, text=True, timeout=10)

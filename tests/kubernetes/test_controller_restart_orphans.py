@@ -3,7 +3,7 @@ listed the PodSessions.
 
 The first RunPod pod list of a new process can come back before the first
 PodSession list, above all when the API server responds slowly. At that moment
-the controller knows no session, so every pod of its controller id looks
+the controller has no session yet, so every pod of its controller id looks
 unclaimed; a pod older than --orphan-grace (10 min by default, so any session
 in use) must still wait until the sessions are known.
 """
